@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.events.models import Delivery, StoredEvent
+
+
+class StoredEventOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StoredEvent
+        fields = (
+            "sequence",
+            "event_id",
+            "event_type",
+            "aggregate_type",
+            "aggregate_id",
+            "version",
+            "payload",
+            "metadata",
+            "idempotency_key",
+            "occurred_at",
+        )
+
+
+class EventStreamFilterSerializer(serializers.Serializer):
+    event_type = serializers.CharField(max_length=100, required=False)
+    aggregate_id = serializers.UUIDField(required=False)
+    aggregate_type = serializers.CharField(max_length=50, required=False)
+    after = serializers.IntegerField(min_value=0, required=False, help_text="Global sequence.")
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+
+
+class DeadLetterOutputSerializer(serializers.ModelSerializer):
+    event_type = serializers.CharField(source="event.event_type")
+    event_id = serializers.UUIDField(source="event.event_id")
+    event_sequence = serializers.IntegerField(source="event.sequence")
+    aggregate_id = serializers.UUIDField(source="event.aggregate_id")
+
+    class Meta:
+        model = Delivery
+        fields = (
+            "id",
+            "handler",
+            "status",
+            "attempts",
+            "event_type",
+            "event_id",
+            "event_sequence",
+            "aggregate_id",
+            "last_error",
+            "last_traceback",
+            "created_at",
+            "updated_at",
+            "dead_at",
+            "succeeded_at",
+        )
+
+
+class DeadLetterFilterSerializer(serializers.Serializer):
+    handler = serializers.CharField(max_length=200, required=False)
+    event_type = serializers.CharField(max_length=100, required=False)
+
+
+class RetryOutcomeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["succeeded", "dead", "skipped", "failed"])
+    delivery = DeadLetterOutputSerializer()

@@ -1,0 +1,101 @@
+"""Staff endpoints of the event machinery: the global event stream and the dead-letter queue."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.events.api.v1 import serializers as s
+from apps.events.models import Delivery, DeliveryStatus, StoredEvent
+from apps.events.services import retry_dead_letter
+from shared.exceptions import NotFound
+
+PROBLEM = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
+)
+STAFF_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM}
+
+
+class EventStreamView(APIView):
+    """The global event log in sequence order. Poll with ``after`` = the last sequence seen."""
+
+    permission_classes = (IsAdminUser,)
+
+    @extend_schema(
+        operation_id="events_list",
+        parameters=[s.EventStreamFilterSerializer],
+        responses={200: s.StoredEventOutputSerializer(many=True), **STAFF_ERRORS},
+        summary="The global event stream (staff)",
+    )
+    def get(self, request: Request) -> Response:
+        filters = s.EventStreamFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        events = StoredEvent.objects.order_by("sequence")
+        if "after" in wanted:
+            events = events.filter(sequence__gt=wanted["after"])
+        for name in ("event_type", "aggregate_id", "aggregate_type"):
+            if name in wanted:
+                events = events.filter(**{name: wanted[name]})
+        page = list(events[: wanted["limit"] + 1])
+        has_more = len(page) > wanted["limit"]
+        page = page[: wanted["limit"]]
+        next_after = page[-1].sequence if page else wanted.get("after", 0)
+        return Response(
+            {
+                "results": s.StoredEventOutputSerializer(page, many=True).data,
+                "next_after": next_after,
+                "has_more": has_more,
+            }
+        )
+
+
+class DeadLetterPagination(CursorPagination):
+    ordering = ("-id",)
+    page_size = 50
+
+
+class DeadLetterListView(APIView):
+    permission_classes = (IsAdminUser,)
+
+    @extend_schema(
+        operation_id="dead_letters_list",
+        parameters=[s.DeadLetterFilterSerializer],
+        responses={200: s.DeadLetterOutputSerializer(many=True), **STAFF_ERRORS},
+        summary="Deliveries that failed every retry (staff)",
+    )
+    def get(self, request: Request) -> Response:
+        filters = s.DeadLetterFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        dead = Delivery.objects.select_related("event").filter(status=DeliveryStatus.DEAD)
+        if handler := filters.validated_data.get("handler"):
+            dead = dead.filter(handler=handler)
+        if event_type := filters.validated_data.get("event_type"):
+            dead = dead.filter(event__event_type=event_type)
+        paginator = DeadLetterPagination()
+        page = paginator.paginate_queryset(dead, request, view=self)
+        return paginator.get_paginated_response(s.DeadLetterOutputSerializer(page, many=True).data)
+
+
+class DeadLetterRetryView(APIView):
+    permission_classes = (IsAdminUser,)
+
+    @extend_schema(
+        operation_id="dead_letters_retry",
+        request=None,
+        responses={200: s.RetryOutcomeSerializer, 404: PROBLEM, **STAFF_ERRORS},
+        summary="Run a dead delivery once more, now (staff; a second call does not re-run it)",
+    )
+    def post(self, request: Request, delivery_id: int) -> Response:
+        if not Delivery.objects.filter(id=delivery_id).exists():
+            raise NotFound(f"Delivery {delivery_id} does not exist.")
+        outcome = retry_dead_letter(delivery_id)
+        delivery = Delivery.objects.select_related("event").get(id=delivery_id)
+        return Response(
+            {"outcome": str(outcome), "delivery": s.DeadLetterOutputSerializer(delivery).data}
+        )

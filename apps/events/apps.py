@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    name = "apps.events"
+    label = "events"
+    verbose_name = "Events"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Import every installed app's ``handlers`` and ``projections`` modules now, once all
+        # models are loaded, so the registry is complete before the first event is appended.
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("handlers", "projections")

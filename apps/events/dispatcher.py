@@ -1,0 +1,120 @@
+"""Handing committed deliveries to the configured backend, and sweeping up the ones left behind.
+
+Backends (``OMS_EVENT_BACKEND``):
+
+* ``inline`` runs deliveries in the committing process right after commit. Retries are run by the
+  sweeper of ``manage.py worker``.
+* ``celery`` sends one task per delivery. A retry due soon is sent with a countdown; one due later
+  is left in the database for the periodic sweeper, so no task waits for hours inside the broker
+  (where Redis' visibility timeout would hand it out twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from apps.events.models import Delivery, DeliveryStatus
+from shared import clock
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryBackend(Protocol):
+    def dispatch(self, delivery_ids: Sequence[int]) -> None: ...
+
+    def schedule_retry(self, delivery_id: int, at: datetime) -> None: ...
+
+
+class InlineBackend:
+    """Run deliveries in this process, one after the other."""
+
+    def dispatch(self, delivery_ids: Sequence[int]) -> None:
+        from apps.events.runner import run_delivery
+
+        for delivery_id in delivery_ids:
+            run_delivery(delivery_id)
+
+    def schedule_retry(self, delivery_id: int, at: datetime) -> None:
+        """Nothing to do: the worker's sweeper runs the retry when it is due."""
+
+
+class CeleryBackend:
+    """One Celery task per delivery."""
+
+    def dispatch(self, delivery_ids: Sequence[int]) -> None:
+        from apps.events.tasks import run_delivery_task
+
+        for delivery_id in delivery_ids:
+            run_delivery_task.apply_async(args=(delivery_id,))
+
+    def schedule_retry(self, delivery_id: int, at: datetime) -> None:
+        from apps.events.tasks import run_delivery_task
+
+        countdown = max(0.0, (at - clock.now()).total_seconds())
+        if countdown <= settings.OMS_CELERY_MAX_COUNTDOWN_SECONDS:
+            run_delivery_task.apply_async(args=(delivery_id,), countdown=countdown)
+
+
+_BACKENDS: dict[str, type[InlineBackend] | type[CeleryBackend]] = {
+    "inline": InlineBackend,
+    "celery": CeleryBackend,
+}
+
+
+def backend() -> DeliveryBackend:
+    name = settings.OMS_EVENT_BACKEND
+    try:
+        return _BACKENDS[name]()
+    except KeyError:
+        raise ValueError(
+            f"OMS_EVENT_BACKEND must be one of {sorted(_BACKENDS)}, not {name!r}"
+        ) from None
+
+
+def dispatch_on_commit(delivery_ids: Sequence[int]) -> None:
+    """Hand ``delivery_ids`` to the backend once the current transaction commits."""
+    ids = list(delivery_ids)
+
+    def dispatch() -> None:
+        # The transaction is already committed: a failure here (broker down, database gone) must
+        # not turn the caller's success into an error. The rows are safe; the sweeper finds them.
+        try:
+            backend().dispatch(ids)
+        except Exception:
+            logger.exception("dispatching deliveries %s failed; the sweeper will retry them", ids)
+
+    transaction.on_commit(dispatch)
+
+
+def due_delivery_ids(limit: int = 500, now: datetime | None = None) -> list[int]:
+    """Deliveries that should have run by now.
+
+    Retries are due at their ``next_attempt_at``. Pending deliveries are normally run right after
+    commit, so the sweeper takes them only after a grace period: then they were lost (the process
+    died between commit and dispatch, or a broker dropped the task).
+    """
+    moment = now or clock.now()
+    grace = timedelta(seconds=settings.OMS_SWEEPER_GRACE_SECONDS)
+    due = Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=moment) | Q(
+        status=DeliveryStatus.PENDING, next_attempt_at__lte=moment - grace
+    )
+    return list(
+        Delivery.objects.filter(due)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def sweep(limit: int = 500, now: datetime | None = None) -> int:
+    """Hand every due delivery to the backend; returns how many were handed over."""
+    ids = due_delivery_ids(limit, now)
+    if ids:
+        backend().dispatch(ids)
+    return len(ids)

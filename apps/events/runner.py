@@ -1,0 +1,97 @@
+"""Running one delivery: claim it, run its handler, record the outcome.
+
+The delivery row is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` (on PostgreSQL) and the
+handler runs inside the same transaction, in a savepoint. So the handler's own writes and the
+``succeeded`` mark commit together or not at all, a second worker that races for the same row skips
+it, and a delivery that already succeeded is never run again by the machinery. Handlers still have
+to tolerate a second run, because a crash between their external side effect and the commit can
+make one happen.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import traceback
+import uuid
+
+from django.db import connection, transaction
+
+from apps.events.context import caused_by
+from apps.events.models import RUNNABLE_STATUSES, Delivery, DeliveryStatus
+from apps.events.registry import registry
+from apps.events.retry import current_policy
+from shared import clock
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # a retry is scheduled
+    DEAD = "dead"  # failed and no retry is left, or a manual retry failed again
+    SKIPPED = "skipped"  # already done, not due, gone, or claimed by another worker
+
+
+def _claim(delivery_id: int) -> Delivery | None:
+    rows = Delivery.objects.select_related("event").filter(id=delivery_id)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    return rows.first()
+
+
+def run_delivery(delivery_id: int, *, manual: bool = False) -> Outcome:
+    """Run one delivery now if it is runnable.
+
+    ``manual`` is an operator's retry of a dead delivery: it runs once whatever the status (except
+    succeeded), and a failure leaves it dead with the new error instead of scheduling more retries.
+    """
+    with transaction.atomic():
+        delivery = _claim(delivery_id)
+        if delivery is None or delivery.status == DeliveryStatus.SUCCEEDED:
+            return Outcome.SKIPPED
+        if not manual and (
+            delivery.status not in RUNNABLE_STATUSES or delivery.next_attempt_at > clock.now()
+        ):
+            return Outcome.SKIPPED
+        envelope = delivery.event.envelope()
+        try:
+            handler = registry.create(delivery.handler)
+            with transaction.atomic(), caused_by(envelope.event_id, _uuid(envelope.correlation_id)):
+                handler.handle(envelope)
+        except Exception as exc:
+            return _record_failure(delivery, exc, manual=manual)
+        delivery.mark_succeeded()
+        delivery.save()
+    return Outcome.SUCCEEDED
+
+
+def _record_failure(delivery: Delivery, exc: Exception, *, manual: bool) -> Outcome:
+    error = f"{type(exc).__name__}: {exc}"
+    trace = traceback.format_exc()
+    retry_at = None
+    if not manual:
+        retry_at = current_policy().next_attempt_at(delivery.attempts + 1, clock.now())
+    delivery.mark_failed(error, trace, retry_at)
+    delivery.save()
+    logger.warning(
+        "delivery %s (%s of event #%s) failed on attempt %s: %s",
+        delivery.id,
+        delivery.handler,
+        delivery.event_id,
+        delivery.attempts,
+        error,
+    )
+    if delivery.status == DeliveryStatus.DEAD:
+        return Outcome.DEAD
+    from apps.events.dispatcher import backend
+
+    # The backend may want to enqueue the retry (Celery with a short countdown); after commit,
+    # so that the retry never sees the row before this failure is recorded.
+    delivery_id, moment = delivery.id, delivery.next_attempt_at
+    transaction.on_commit(lambda: backend().schedule_retry(delivery_id, moment))
+    return Outcome.FAILED
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None

@@ -1,0 +1,98 @@
+"""Appending to and reading from the event store.
+
+:func:`append` is called by services inside their transaction. It writes the events and, in the
+same transaction, one outbox row per subscribed handler, then asks the dispatcher to hand the new
+deliveries to the backend once the transaction has committed. A rolled-back transaction therefore
+delivers nothing, and a committed one loses nothing even if the process dies before dispatch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from apps.events.base import DomainEvent, to_json
+from apps.events.context import current_causation
+from apps.events.dispatcher import dispatch_on_commit
+from apps.events.models import Delivery, StoredEvent
+from apps.events.registry import registry
+from shared import clock
+from shared.exceptions import ConcurrencyConflict
+
+
+def append(
+    events: Sequence[DomainEvent],
+    *,
+    expected_version: int,
+    user_id: Any = None,
+    idempotency_key: str | None = None,
+) -> list[StoredEvent]:
+    """Append ``events`` of one aggregate after ``expected_version``.
+
+    Must run inside ``transaction.atomic()``. Raises :class:`ConcurrencyConflict` when another
+    writer already stored one of these versions.
+    """
+    if not events:
+        return []
+    aggregate = {(type(e).aggregate_type, e.aggregate_id) for e in events}
+    if len(aggregate) != 1:
+        raise ValueError("append() takes the events of exactly one aggregate")
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("append() must run inside transaction.atomic()")
+
+    moment = clock.now()
+    causation = current_causation()
+    rows = []
+    for offset, event in enumerate(events, start=1):
+        version = expected_version + offset
+        rows.append(
+            StoredEvent(
+                event_id=uuid.uuid4(),
+                event_type=event.event_type,
+                aggregate_type=event.aggregate_type,
+                aggregate_id=event.aggregate_id,
+                version=version,
+                payload=event.payload(),
+                metadata={
+                    "user_id": to_json(user_id),
+                    "timestamp": moment.isoformat(),
+                    "version": version,
+                    "correlation_id": str(causation.correlation_id),
+                    "causation_id": to_json(causation.causation_id),
+                },
+                idempotency_key=idempotency_key,
+                occurred_at=moment,
+            )
+        )
+    try:
+        # A savepoint so that a lost race leaves the caller's transaction usable for the rollback.
+        with transaction.atomic():
+            stored = StoredEvent.objects.bulk_create(rows)
+    except IntegrityError as exc:
+        aggregate_type, aggregate_id = next(iter(aggregate))
+        raise ConcurrencyConflict(
+            f"{aggregate_type} {aggregate_id} was changed concurrently "
+            f"(expected version {expected_version}).",
+            expected_version=expected_version,
+        ) from exc
+
+    deliveries = [
+        Delivery.new(event.sequence, handler_name, moment)
+        for event in stored
+        for handler_name in registry.handler_names_for(event.event_type)
+    ]
+    if deliveries:
+        created = Delivery.objects.bulk_create(deliveries)
+        dispatch_on_commit([d.id for d in created])
+    return stored
+
+
+def events_of(aggregate_type: str, aggregate_id: uuid.UUID) -> Iterable[StoredEvent]:
+    """The events of one aggregate, oldest first."""
+    return StoredEvent.objects.filter(
+        aggregate_type=aggregate_type, aggregate_id=aggregate_id
+    ).order_by("version")

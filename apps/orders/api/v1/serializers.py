@@ -1,0 +1,141 @@
+"""Input and output serializers of the v1 order API. No business rule lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from apps.orders.models import Order, OrderItem
+from apps.orders.services import MAX_ITEMS_PER_ORDER
+from apps.orders.state_machine import OrderState, allowed_transitions
+from shared.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, format_amount
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    unit_price = serializers.DecimalField(
+        max_digits=19,
+        decimal_places=4,
+        min_value=0,
+        max_value=MAX_AMOUNT,
+        help_text='Decimal string ("19.99"); at most as many decimals as the currency has.',
+    )
+
+
+class CreateOrderInputSerializer(serializers.Serializer):
+    currency = serializers.ChoiceField(choices=sorted(CURRENCY_MINOR_UNITS))
+    items = serializers.ListField(
+        child=OrderLineInputSerializer(), allow_empty=False, max_length=MAX_ITEMS_PER_ORDER
+    )
+    payment_method = serializers.ChoiceField(
+        choices=list(settings.OMS_PAYMENT_METHODS), default="card"
+    )
+    shipping_method = serializers.ChoiceField(
+        choices=list(settings.OMS_SHIPPING_METHODS), default="standard"
+    )
+    idempotency_key = serializers.CharField(
+        max_length=255, required=False, help_text="Same as the Idempotency-Key header."
+    )
+
+
+class CancelOrderInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    idempotency_key = serializers.CharField(max_length=255, required=False)
+
+
+class PayOrderInputSerializer(serializers.Serializer):
+    payment_reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    idempotency_key = serializers.CharField(max_length=255, required=False)
+
+
+class ShipOrderInputSerializer(serializers.Serializer):
+    carrier = serializers.CharField(max_length=64)
+    tracking_number = serializers.CharField(max_length=64)
+    idempotency_key = serializers.CharField(max_length=255, required=False)
+
+
+class EmptyInputSerializer(serializers.Serializer):
+    idempotency_key = serializers.CharField(max_length=255, required=False)
+
+
+class OrderListFilterSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=[s.value for s in OrderState], required=False)
+
+
+class OrderItemOutputSerializer(serializers.ModelSerializer):
+    unit_price = serializers.SerializerMethodField()
+    line_total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderItem
+        fields = ("sku", "name", "quantity", "unit_price", "line_total")
+
+    def get_unit_price(self, item: OrderItem) -> str:
+        return format_amount(item.unit_price, item.order.currency)
+
+    def get_line_total(self, item: OrderItem) -> str:
+        return format_amount(item.unit_price * item.quantity, item.order.currency)
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    customer_id = serializers.IntegerField()
+    total = serializers.SerializerMethodField()
+    items = OrderItemOutputSerializer(many=True)
+    allowed_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = (
+            "id",
+            "customer_id",
+            "state",
+            "currency",
+            "total",
+            "payment_method",
+            "shipping_method",
+            "items",
+            "version",
+            "allowed_transitions",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_total(self, order: Order) -> str:
+        return format_amount(order.total, order.currency)
+
+    def get_allowed_transitions(self, order: Order) -> list[str]:
+        return sorted(allowed_transitions(order.state))
+
+
+class EventOutputSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    event_id = serializers.UUIDField()
+    event_type = serializers.CharField()
+    aggregate_id = serializers.UUIDField()
+    aggregate_type = serializers.CharField()
+    version = serializers.IntegerField()
+    payload = serializers.JSONField()
+    metadata = serializers.JSONField()
+    idempotency_key = serializers.CharField(allow_null=True)
+    occurred_at = serializers.DateTimeField()
+
+
+class HistoryEntryOutputSerializer(serializers.Serializer):
+    from_state = serializers.CharField(allow_null=True)
+    to_state = serializers.CharField()
+    at = serializers.DateTimeField()
+    actor = serializers.JSONField(help_text="user id of who made the change; null for the system")
+    reason = serializers.CharField(allow_blank=True)
+    event_id = serializers.UUIDField()
+    event_type = serializers.CharField()
+
+
+def order_payload(order: Order) -> dict[str, Any]:
+    data: dict[str, Any] = OrderOutputSerializer(order).data
+    return data

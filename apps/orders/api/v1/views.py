@@ -1,0 +1,325 @@
+"""The v1 order endpoints: serializer in → command → service → serializer out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.orders import queries
+from apps.orders.api.v1 import serializers as s
+from apps.orders.commands import (
+    Actor,
+    CancelOrder,
+    ConfirmPayment,
+    CreateOrder,
+    MarkDelivered,
+    MarkShipped,
+    NewOrderLine,
+    OrderCommand,
+    StartProcessing,
+)
+from apps.orders.models import Order
+from apps.orders.services import OrderService
+
+PROBLEM = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Client-chosen key (at most 255 characters) that makes a retried request safe.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The order version the change is based on (as in the ETag); 409 if it moved on.",
+)
+COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM}
+
+service = OrderService()
+
+
+def customer_id_of(request: Request) -> int:
+    user_id = request.user.pk
+    assert isinstance(user_id, int), "views that create orders require authentication"
+    return user_id
+
+
+def actor_of(request: Request) -> Actor:
+    return Actor(user_id=request.user.pk, is_staff=bool(request.user.is_staff))
+
+
+def idempotency_key_of(request: Request, body: dict[str, Any]) -> str | None:
+    """The key from the header or the body; two different keys are a client error."""
+    header = request.headers.get("Idempotency-Key")
+    field = body.get("idempotency_key")
+    if header is not None and (not header or len(header) > 255):
+        raise ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
+    if header and field and header != field:
+        raise ValidationError(
+            {"idempotency_key": ["Differs from the Idempotency-Key header; send one key."]}
+        )
+    return header or field or None
+
+
+def expected_version_of(request: Request) -> int | None:
+    value = request.headers.get("If-Match")
+    if value is None:
+        return None
+    try:
+        return int(value.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise ValidationError({"If-Match": ['Must be an order version such as "3".']}) from None
+
+
+def order_response(order_id: uuid.UUID, request: Request, code: int = 200) -> Response:
+    order = queries.get_order_for(request.user, order_id)
+    response = Response(s.order_payload(order), status=code)
+    response["ETag"] = f'"{order.version}"'
+    return response
+
+
+class OrderCursorPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class OrderListCreateView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[s.OrderListFilterSerializer],
+        responses={200: s.OrderOutputSerializer(many=True), 400: PROBLEM, 401: PROBLEM},
+        summary="List orders (a customer sees their own; staff see all)",
+    )
+    def get(self, request: Request) -> Response:
+        filters = s.OrderListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        orders: QuerySet[Order] = queries.orders_visible_to(request.user).prefetch_related("items")
+        if state := filters.validated_data.get("state"):
+            orders = orders.filter(state=state)
+        paginator = OrderCursorPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(s.OrderOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="orders_create",
+        request=s.CreateOrderInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.OrderOutputSerializer, 400: PROBLEM, 401: PROBLEM},
+        summary="Create an order (its total is computed from the items)",
+    )
+    def post(self, request: Request) -> Response:
+        data = s.CreateOrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        order = service.create_order(
+            CreateOrder(
+                actor=actor_of(request),
+                customer_id=customer_id_of(request),
+                currency=body["currency"],
+                items=tuple(NewOrderLine(**line) for line in body["items"]),
+                payment_method=body["payment_method"],
+                shipping_method=body["shipping_method"],
+                idempotency_key=idempotency_key_of(request, body),
+            )
+        )
+        response = order_response(order.id, request, status.HTTP_201_CREATED)
+        response["Location"] = f"/api/v1/orders/{order.id}/"
+        return response
+
+
+class OrderDetailView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        operation_id="orders_retrieve",
+        responses={200: s.OrderOutputSerializer, 401: PROBLEM, 404: PROBLEM},
+        summary="Show one order",
+    )
+    def get(self, request: Request, order_id: uuid.UUID) -> Response:
+        return order_response(order_id, request)
+
+
+class OrderCommandView(APIView):
+    """Base of the endpoints that run one command on one order."""
+
+    input_serializer: type[s.serializers.Serializer] = s.EmptyInputSerializer
+
+    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
+        raise NotImplementedError
+
+    def run(self, command: OrderCommand) -> Order:
+        raise NotImplementedError
+
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        # Visibility first: another customer's order is 404 whatever the body says.
+        queries.get_order_for(request.user, order_id)
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        command = self.build_command(
+            body,
+            actor=actor_of(request),
+            order_id=order_id,
+            idempotency_key=idempotency_key_of(request, body),
+            expected_version=expected_version_of(request),
+        )
+        order = self.run(command)
+        return order_response(order.id, request)
+
+
+class OrderPayView(OrderCommandView):
+    permission_classes = (IsAuthenticated,)
+    input_serializer = s.PayOrderInputSerializer
+
+    @extend_schema(
+        operation_id="orders_pay",
+        request=s.PayOrderInputSerializer,
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        responses={200: s.OrderOutputSerializer, **COMMAND_ERRORS},
+        summary="Pay a pending order",
+    )
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        return super().post(request, order_id)
+
+    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
+        return ConfirmPayment(payment_reference=body["payment_reference"], **common)
+
+    def run(self, command: OrderCommand) -> Order:
+        assert isinstance(command, ConfirmPayment)
+        return service.confirm_payment(command)
+
+
+class OrderCancelView(OrderCommandView):
+    permission_classes = (IsAuthenticated,)
+    input_serializer = s.CancelOrderInputSerializer
+
+    @extend_schema(
+        operation_id="orders_cancel",
+        request=s.CancelOrderInputSerializer,
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        responses={200: s.OrderOutputSerializer, **COMMAND_ERRORS},
+        summary="Cancel a pending or paid order",
+    )
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        return super().post(request, order_id)
+
+    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
+        return CancelOrder(reason=body["reason"], **common)
+
+    def run(self, command: OrderCommand) -> Order:
+        assert isinstance(command, CancelOrder)
+        return service.cancel_order(command)
+
+
+class OrderProcessView(OrderCommandView):
+    permission_classes = (IsAdminUser,)
+
+    @extend_schema(
+        operation_id="orders_process",
+        request=s.EmptyInputSerializer,
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        responses={200: s.OrderOutputSerializer, 403: PROBLEM, **COMMAND_ERRORS},
+        summary="Start processing a paid order (staff)",
+    )
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        return super().post(request, order_id)
+
+    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
+        return StartProcessing(**common)
+
+    def run(self, command: OrderCommand) -> Order:
+        assert isinstance(command, StartProcessing)
+        return service.start_processing(command)
+
+
+class OrderShipView(OrderCommandView):
+    permission_classes = (IsAdminUser,)
+    input_serializer = s.ShipOrderInputSerializer
+
+    @extend_schema(
+        operation_id="orders_ship",
+        request=s.ShipOrderInputSerializer,
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        responses={200: s.OrderOutputSerializer, 403: PROBLEM, **COMMAND_ERRORS},
+        summary="Mark a processing order as shipped (staff)",
+    )
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        return super().post(request, order_id)
+
+    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
+        return MarkShipped(
+            carrier=body["carrier"], tracking_number=body["tracking_number"], **common
+        )
+
+    def run(self, command: OrderCommand) -> Order:
+        assert isinstance(command, MarkShipped)
+        return service.mark_shipped(command)
+
+
+class OrderDeliverView(OrderCommandView):
+    permission_classes = (IsAdminUser,)
+
+    @extend_schema(
+        operation_id="orders_deliver",
+        request=s.EmptyInputSerializer,
+        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        responses={200: s.OrderOutputSerializer, 403: PROBLEM, **COMMAND_ERRORS},
+        summary="Mark a shipped order as delivered (staff)",
+    )
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        return super().post(request, order_id)
+
+    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
+        return MarkDelivered(**common)
+
+    def run(self, command: OrderCommand) -> Order:
+        assert isinstance(command, MarkDelivered)
+        return service.mark_delivered(command)
+
+
+class OrderEventsView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        operation_id="orders_events",
+        responses={200: s.EventOutputSerializer(many=True), 401: PROBLEM, 404: PROBLEM},
+        summary="The order's events, oldest first",
+    )
+    def get(self, request: Request, order_id: uuid.UUID) -> Response:
+        queries.get_order_for(request.user, order_id)
+        events = queries.order_events(order_id)
+        return Response(s.EventOutputSerializer(events, many=True).data)
+
+
+class OrderHistoryView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        operation_id="orders_history",
+        responses={200: s.HistoryEntryOutputSerializer(many=True), 401: PROBLEM, 404: PROBLEM},
+        summary="The order's state changes, oldest first",
+    )
+    def get(self, request: Request, order_id: uuid.UUID) -> Response:
+        queries.get_order_for(request.user, order_id)
+        history = queries.order_history(order_id)
+        return Response(s.HistoryEntryOutputSerializer(history, many=True).data)

@@ -1,0 +1,223 @@
+"""The order service: the one place where orders change.
+
+Each public method handles one command in one transaction: lock the row, ask the state machine,
+update the row and bump its version, append the event (which writes the outbox rows too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.events import store
+from apps.orders import repositories
+from apps.orders.commands import (
+    CancelOrder,
+    ConfirmPayment,
+    CreateOrder,
+    FailPayment,
+    MarkDelivered,
+    MarkShipped,
+    OrderCommand,
+    StartProcessing,
+)
+from apps.orders.events import (
+    OrderCancelled,
+    OrderCreated,
+    OrderDelivered,
+    OrderLine,
+    OrderPaid,
+    OrderProcessingStarted,
+    OrderShipped,
+    OrderTransitionEvent,
+    PaymentFailed,
+)
+from apps.orders.models import Order, OrderItem
+from apps.orders.state_machine import INITIAL_STATE, OrderState, transition
+from shared import clock
+from shared.exceptions import ConcurrencyConflict, InvalidCommand
+from shared.ids import new_id
+from shared.money import Money, validate_currency
+
+MAX_ITEMS_PER_ORDER = 100
+
+
+class OrderService:
+    """Creates orders and moves them through the state machine."""
+
+    def create_order(self, command: CreateOrder) -> Order:
+        currency = validate_currency(command.currency)
+        self._check_methods(command.payment_method, command.shipping_method)
+        if not command.items:
+            raise InvalidCommand("An order needs at least one item.")
+        if len(command.items) > MAX_ITEMS_PER_ORDER:
+            raise InvalidCommand(f"An order has at most {MAX_ITEMS_PER_ORDER} items.")
+        lines: list[OrderLine] = []
+        total = Money.zero(currency)
+        for line in command.items:
+            if line.quantity <= 0:
+                raise InvalidCommand(f"Item {line.sku}: quantity must be positive.")
+            price = Money.of(line.unit_price, currency)
+            if price.amount < 0:
+                raise InvalidCommand(f"Item {line.sku}: unit price must not be negative.")
+            total = total + price.times(line.quantity)
+            lines.append(
+                OrderLine(
+                    sku=line.sku, name=line.name, quantity=line.quantity, unit_price=price.amount
+                )
+            )
+
+        moment = clock.now()
+        order = Order(
+            id=new_id(),
+            customer_id=command.customer_id,
+            state=INITIAL_STATE,
+            currency=currency,
+            total=total.amount,
+            payment_method=command.payment_method,
+            shipping_method=command.shipping_method,
+            version=1,
+            created_at=moment,
+            updated_at=moment,
+        )
+        with transaction.atomic():
+            order.save(force_insert=True)
+            OrderItem.objects.bulk_create(
+                OrderItem(
+                    order=order,
+                    position=position,
+                    sku=line.sku,
+                    name=line.name,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )
+                for position, line in enumerate(lines)
+            )
+            store.append(
+                [
+                    OrderCreated(
+                        aggregate_id=order.id,
+                        customer_id=command.customer_id,
+                        currency=currency,
+                        total=total.amount,
+                        items=lines,
+                        state=INITIAL_STATE,
+                        payment_method=command.payment_method,
+                        shipping_method=command.shipping_method,
+                    )
+                ],
+                expected_version=0,
+                user_id=command.actor.user_id,
+                idempotency_key=command.idempotency_key,
+            )
+        return order
+
+    def confirm_payment(self, command: ConfirmPayment) -> Order:
+        def event(order: Order, from_state: str) -> OrderTransitionEvent:
+            return OrderPaid(
+                aggregate_id=order.id,
+                from_state=from_state,
+                to_state=OrderState.PAID,
+                amount=order.total,
+                currency=order.currency,
+                payment_reference=command.payment_reference,
+            )
+
+        return self._transition(command, OrderState.PAID, event)
+
+    def fail_payment(self, command: FailPayment) -> Order:
+        def event(order: Order, from_state: str) -> OrderTransitionEvent:
+            return PaymentFailed(
+                aggregate_id=order.id,
+                from_state=from_state,
+                to_state=OrderState.FAILED,
+                reason=command.reason,
+            )
+
+        return self._transition(command, OrderState.FAILED, event)
+
+    def cancel_order(self, command: CancelOrder) -> Order:
+        def event(order: Order, from_state: str) -> OrderTransitionEvent:
+            return OrderCancelled(
+                aggregate_id=order.id,
+                from_state=from_state,
+                to_state=OrderState.CANCELLED,
+                reason=command.reason,
+            )
+
+        return self._transition(command, OrderState.CANCELLED, event)
+
+    def start_processing(self, command: StartProcessing) -> Order:
+        def event(order: Order, from_state: str) -> OrderTransitionEvent:
+            return OrderProcessingStarted(
+                aggregate_id=order.id, from_state=from_state, to_state=OrderState.PROCESSING
+            )
+
+        return self._transition(command, OrderState.PROCESSING, event)
+
+    def mark_shipped(self, command: MarkShipped) -> Order:
+        def event(order: Order, from_state: str) -> OrderTransitionEvent:
+            return OrderShipped(
+                aggregate_id=order.id,
+                from_state=from_state,
+                to_state=OrderState.SHIPPED,
+                carrier=command.carrier,
+                tracking_number=command.tracking_number,
+            )
+
+        return self._transition(command, OrderState.SHIPPED, event)
+
+    def mark_delivered(self, command: MarkDelivered) -> Order:
+        def event(order: Order, from_state: str) -> OrderTransitionEvent:
+            return OrderDelivered(
+                aggregate_id=order.id, from_state=from_state, to_state=OrderState.DELIVERED
+            )
+
+        return self._transition(command, OrderState.DELIVERED, event)
+
+    def _transition(
+        self,
+        command: OrderCommand,
+        target: OrderState,
+        make_event: Callable[[Order, str], OrderTransitionEvent],
+    ) -> Order:
+        with transaction.atomic():
+            order = repositories.lock_order(command.order_id)
+            if command.expected_version is not None and order.version != command.expected_version:
+                raise ConcurrencyConflict(
+                    f"Order {order.id} is at version {order.version}, "
+                    f"not {command.expected_version}.",
+                    current_version=order.version,
+                )
+            from_state = order.state
+            order.state = transition(from_state, target)
+            previous_version = order.version
+            order.version += 1
+            order.updated_at = clock.now()
+            repositories.save_transition(order, previous_version)
+            store.append(
+                [make_event(order, from_state)],
+                expected_version=previous_version,
+                user_id=command.actor.user_id,
+                idempotency_key=command.idempotency_key,
+            )
+        return order
+
+    @staticmethod
+    def _check_methods(payment_method: str, shipping_method: str) -> None:
+        # Names only: the strategies live in the payments and shipping apps, which orders does not
+        # import; settings list what is installed.
+        if payment_method not in settings.OMS_PAYMENT_METHODS:
+            raise InvalidCommand(
+                f"Unknown payment method {payment_method!r}.",
+                field="payment_method",
+                allowed=sorted(settings.OMS_PAYMENT_METHODS),
+            )
+        if shipping_method not in settings.OMS_SHIPPING_METHODS:
+            raise InvalidCommand(
+                f"Unknown shipping method {shipping_method!r}.",
+                field="shipping_method",
+                allowed=sorted(settings.OMS_SHIPPING_METHODS),
+            )

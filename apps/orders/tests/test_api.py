@@ -1,0 +1,351 @@
+"""The v1 order API, end to end through HTTP, token auth and the real database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.events.models import StoredEvent
+from apps.orders.models import Order, OrderItem
+from apps.orders.state_machine import OrderState
+from apps.orders.tests.factories import create_order, move_to
+
+pytestmark = pytest.mark.django_db
+
+ORDER_BODY: dict[str, Any] = {
+    "currency": "EUR",
+    "items": [
+        {"sku": "BOOK-1", "name": "A book", "quantity": 2, "unit_price": "12.50"},
+        {"sku": "PEN-1", "name": "A pen", "quantity": 1, "unit_price": "1.99"},
+    ],
+}
+
+
+def counts() -> tuple[int, int, int]:
+    return Order.objects.count(), OrderItem.objects.count(), StoredEvent.objects.count()
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].startswith("https://")
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def test_create_returns_201_with_the_computed_total(
+    customer_client: APIClient, customer: Any
+) -> None:
+    response = customer_client.post("/api/v1/orders/", ORDER_BODY, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["state"] == "PENDING"
+    assert body["total"] == "26.99"
+    assert body["customer_id"] == customer.pk
+    assert body["version"] == 1
+    assert body["allowed_transitions"] == ["CANCELLED", "FAILED", "PAID"]
+    assert [i["line_total"] for i in body["items"]] == ["25.00", "1.99"]
+    assert response["Location"] == f"/api/v1/orders/{body['id']}/"
+    assert response["ETag"] == '"1"'
+    event = StoredEvent.objects.get(aggregate_id=body["id"])
+    assert event.event_type == "OrderCreated"
+
+
+def test_a_total_sent_by_the_client_is_ignored(customer_client: APIClient) -> None:
+    response = customer_client.post(
+        "/api/v1/orders/", {**ORDER_BODY, "total": "0.01"}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["total"] == "26.99"
+
+
+def test_json_numbers_are_read_as_exact_decimals(customer_client: APIClient) -> None:
+    body = (
+        '{"currency": "USD", "items": [{"sku": "A", "name": "A", "quantity": 3,'
+        ' "unit_price": 0.1}]}'
+    )
+    response = customer_client.post("/api/v1/orders/", body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["total"] == "0.30"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**ORDER_BODY, "items": []}, "items"),
+        ({**ORDER_BODY, "currency": "XXX"}, "currency"),
+        ({"items": ORDER_BODY["items"]}, "currency"),
+        ({**ORDER_BODY, "items": [{**ORDER_BODY["items"][0], "quantity": 0}]}, "items"),
+        ({**ORDER_BODY, "items": [{**ORDER_BODY["items"][0], "quantity": -3}]}, "items"),
+        ({**ORDER_BODY, "items": [{**ORDER_BODY["items"][0], "unit_price": "-1"}]}, "items"),
+        ({**ORDER_BODY, "items": [{**ORDER_BODY["items"][0], "unit_price": "abc"}]}, "items"),
+        ({**ORDER_BODY, "items": [{**ORDER_BODY["items"][0], "unit_price": "1e400"}]}, "items"),
+        ({**ORDER_BODY, "items": [{"sku": "A", "quantity": 1, "unit_price": "1"}]}, "items"),
+        ({**ORDER_BODY, "items": "nope"}, "items"),
+        ({**ORDER_BODY, "payment_method": "bitcoin"}, "payment_method"),
+        ({**ORDER_BODY, "shipping_method": "teleport"}, "shipping_method"),
+    ],
+)
+def test_invalid_create_bodies_are_400_and_write_nothing(
+    customer_client: APIClient, body: dict[str, Any], field: str
+) -> None:
+    before = counts()
+    response = customer_client.post("/api/v1/orders/", body, format="json")
+    problem = assert_problem(response, 400, "validation_error")
+    assert field in problem["errors"]
+    assert counts() == before
+
+
+def test_more_decimals_than_the_currency_has_is_400(customer_client: APIClient) -> None:
+    body = {**ORDER_BODY, "currency": "JPY"}  # JPY has no minor unit
+    before = counts()
+    problem = assert_problem(
+        customer_client.post("/api/v1/orders/", body, format="json"), 400, "invalid_amount"
+    )
+    assert "JPY" in problem["detail"]
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["{not json", '{"currency": NaN}', "[]", '"text"', ""],
+)
+def test_malformed_json_is_400_problem(customer_client: APIClient, raw: str) -> None:
+    before = counts()
+    response = customer_client.post("/api/v1/orders/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert counts() == before
+
+
+def test_anonymous_requests_are_401(anon_client: APIClient, customer: Any) -> None:
+    order = create_order(customer)
+    assert_problem(
+        anon_client.post("/api/v1/orders/", ORDER_BODY, format="json"), 401, "not_authenticated"
+    )
+    assert_problem(anon_client.get("/api/v1/orders/"), 401, "not_authenticated")
+    assert_problem(anon_client.get(f"/api/v1/orders/{order.id}/"), 401, "not_authenticated")
+    assert_problem(anon_client.post(f"/api/v1/orders/{order.id}/pay/"), 401, "not_authenticated")
+
+
+def test_a_bad_token_is_401(customer: Any) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert_problem(client.get("/api/v1/orders/"), 401, "authentication_failed")
+
+
+# --- read ------------------------------------------------------------------------------------
+
+
+def test_a_customer_sees_only_their_own_orders(
+    customer_client: APIClient, other_client: APIClient, customer: Any, other_customer: Any
+) -> None:
+    mine = create_order(customer)
+    theirs = create_order(other_customer)
+    listed = customer_client.get("/api/v1/orders/").json()["results"]
+    assert [o["id"] for o in listed] == [str(mine.id)]
+    assert customer_client.get(f"/api/v1/orders/{mine.id}/").status_code == 200
+    assert_problem(customer_client.get(f"/api/v1/orders/{theirs.id}/"), 404, "order_not_found")
+    for action in ("pay", "cancel"):
+        assert_problem(
+            customer_client.post(f"/api/v1/orders/{theirs.id}/{action}/"), 404, "order_not_found"
+        )
+    assert Order.objects.get(id=theirs.id).state == "PENDING"
+
+
+def test_staff_see_every_order_and_can_filter_by_state(
+    staff_client: APIClient, customer: Any, other_customer: Any
+) -> None:
+    pending = create_order(customer)
+    paid = move_to(create_order(other_customer), OrderState.PAID)
+    everything = staff_client.get("/api/v1/orders/").json()["results"]
+    assert {o["id"] for o in everything} == {str(pending.id), str(paid.id)}
+    only_paid = staff_client.get("/api/v1/orders/?state=PAID").json()["results"]
+    assert [o["id"] for o in only_paid] == [str(paid.id)]
+    assert_problem(staff_client.get("/api/v1/orders/?state=LOST"), 400, "validation_error")
+
+
+def test_the_list_is_cursor_paginated(customer_client: APIClient, customer: Any) -> None:
+    created = [create_order(customer) for _ in range(5)]
+    first = customer_client.get("/api/v1/orders/?page_size=2").json()
+    assert len(first["results"]) == 2
+    second = customer_client.get(first["next"]).json()
+    third = customer_client.get(second["next"]).json()
+    seen = [o["id"] for page in (first, second, third) for o in page["results"]]
+    assert seen == [str(o.id) for o in reversed(created)]
+    assert third["next"] is None
+
+
+def test_unknown_order_and_malformed_id_are_404(customer_client: APIClient) -> None:
+    assert_problem(
+        customer_client.get("/api/v1/orders/8a1c4a57-8f31-4b3a-9a43-bb6f0f1e8d11/"),
+        404,
+        "order_not_found",
+    )
+    response = customer_client.get("/api/v1/orders/not-a-uuid/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def test_pay_then_cancel_through_the_api(customer_client: APIClient, customer: Any) -> None:
+    order = create_order(customer)
+    paid = customer_client.post(f"/api/v1/orders/{order.id}/pay/", {}, format="json")
+    assert paid.status_code == 200, paid.content
+    assert paid.json()["state"] == "PAID"
+    cancelled = customer_client.post(
+        f"/api/v1/orders/{order.id}/cancel/", {"reason": "too slow"}, format="json"
+    )
+    assert cancelled.status_code == 200
+    assert cancelled.json()["state"] == "CANCELLED"
+    history = customer_client.get(f"/api/v1/orders/{order.id}/history/").json()
+    assert [(h["from_state"], h["to_state"]) for h in history] == [
+        (None, "PENDING"),
+        ("PENDING", "PAID"),
+        ("PAID", "CANCELLED"),
+    ]
+    assert history[-1]["reason"] == "too slow"
+    assert history[-1]["actor"] == customer.pk
+    events = customer_client.get(f"/api/v1/orders/{order.id}/events/").json()
+    assert [e["event_type"] for e in events] == ["OrderCreated", "OrderPaid", "OrderCancelled"]
+    assert [e["version"] for e in events] == [1, 2, 3]
+
+
+def test_an_invalid_transition_is_409_with_the_allowed_ones(
+    customer_client: APIClient, customer: Any
+) -> None:
+    order = move_to(create_order(customer), OrderState.CANCELLED)
+    before = counts()
+    problem = assert_problem(
+        customer_client.post(f"/api/v1/orders/{order.id}/pay/"), 409, "invalid_state_transition"
+    )
+    assert problem["current_state"] == "CANCELLED"
+    assert problem["allowed_transitions"] == []
+    assert counts() == before
+
+
+def test_paying_twice_is_409_and_appends_nothing(customer_client: APIClient, customer: Any) -> None:
+    order = create_order(customer)
+    assert customer_client.post(f"/api/v1/orders/{order.id}/pay/").status_code == 200
+    problem = assert_problem(
+        customer_client.post(f"/api/v1/orders/{order.id}/pay/"), 409, "invalid_state_transition"
+    )
+    assert problem["allowed_transitions"] == ["CANCELLED", "PROCESSING"]
+    assert StoredEvent.objects.filter(aggregate_id=order.id).count() == 2
+
+
+def test_a_stale_if_match_is_409_conflict(customer_client: APIClient, customer: Any) -> None:
+    order = move_to(create_order(customer), OrderState.PAID)
+    problem = assert_problem(
+        customer_client.post(f"/api/v1/orders/{order.id}/cancel/", HTTP_IF_MATCH='"1"'),
+        409,
+        "concurrency_conflict",
+    )
+    assert problem["current_version"] == 2
+    ok = customer_client.post(f"/api/v1/orders/{order.id}/cancel/", HTTP_IF_MATCH='"2"')
+    assert ok.status_code == 200
+    assert_problem(
+        customer_client.post(f"/api/v1/orders/{order.id}/cancel/", HTTP_IF_MATCH="two"),
+        400,
+        "validation_error",
+    )
+
+
+def test_shipping_is_for_staff_only(
+    customer_client: APIClient, staff_client: APIClient, customer: Any
+) -> None:
+    order = move_to(create_order(customer), OrderState.PROCESSING)
+    body = {"carrier": "DHL", "tracking_number": "JD0123"}
+    assert_problem(
+        customer_client.post(f"/api/v1/orders/{order.id}/ship/", body, format="json"),
+        403,
+        "permission_denied",
+    )
+    assert_problem(
+        staff_client.post(f"/api/v1/orders/{order.id}/ship/", {"carrier": "DHL"}, format="json"),
+        400,
+        "validation_error",
+    )
+    shipped = staff_client.post(f"/api/v1/orders/{order.id}/ship/", body, format="json")
+    assert shipped.status_code == 200
+    assert shipped.json()["state"] == "SHIPPED"
+    event = StoredEvent.objects.filter(aggregate_id=order.id).last()
+    assert event is not None
+    assert event.payload["tracking_number"] == "JD0123"
+    delivered = staff_client.post(f"/api/v1/orders/{order.id}/deliver/")
+    assert delivered.json()["state"] == "DELIVERED"
+
+
+def test_staff_walk_an_order_from_paid_to_delivered(staff_client: APIClient, customer: Any) -> None:
+    order = move_to(create_order(customer), OrderState.PAID)
+    assert staff_client.post(f"/api/v1/orders/{order.id}/process/").json()["state"] == "PROCESSING"
+    assert_problem(
+        staff_client.post(f"/api/v1/orders/{order.id}/deliver/"), 409, "invalid_state_transition"
+    )
+    staff_client.post(
+        f"/api/v1/orders/{order.id}/ship/",
+        {"carrier": "UPS", "tracking_number": "1Z"},
+        format="json",
+    )
+    assert staff_client.post(f"/api/v1/orders/{order.id}/deliver/").json()["state"] == "DELIVERED"
+
+
+def test_two_different_idempotency_keys_in_one_request_are_400(
+    customer_client: APIClient,
+) -> None:
+    before = counts()
+    response = customer_client.post(
+        "/api/v1/orders/",
+        {**ORDER_BODY, "idempotency_key": "a"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="b",
+    )
+    assert_problem(response, 400, "validation_error")
+    assert counts() == before
+
+
+def test_the_idempotency_key_travels_in_the_event(customer_client: APIClient) -> None:
+    response = customer_client.post(
+        "/api/v1/orders/", ORDER_BODY, format="json", HTTP_IDEMPOTENCY_KEY="k-123"
+    )
+    assert StoredEvent.objects.get(aggregate_id=response.json()["id"]).idempotency_key == "k-123"
+
+
+def test_the_correlation_id_of_the_request_is_in_the_event_metadata(
+    customer_client: APIClient,
+) -> None:
+    correlation = "5b0e3b7c-3c55-4a8c-9a0d-0c6f3a6e2f10"
+    response = customer_client.post(
+        "/api/v1/orders/", ORDER_BODY, format="json", HTTP_X_CORRELATION_ID=correlation
+    )
+    assert response["X-Correlation-ID"] == correlation
+    event = StoredEvent.objects.get(aggregate_id=response.json()["id"])
+    assert event.metadata["correlation_id"] == correlation
+
+
+# --- documentation ---------------------------------------------------------------------------
+
+
+def test_the_openapi_schema_and_swagger_ui_are_served_offline(anon_client: APIClient) -> None:
+    schema = anon_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/orders/" in paths
+    assert "/api/v1/orders/{order_id}/pay/" in paths
+    ui = anon_client.get("/api/docs/")
+    assert ui.status_code == 200
+    html = ui.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn.jsdelivr" not in html
+    assert "unpkg.com" not in html

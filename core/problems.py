@@ -1,0 +1,122 @@
+"""RFC 9457 problem details for every error the API returns.
+
+One exception handler maps DRF's own exceptions and the domain errors of ``shared.exceptions`` to
+``application/problem+json`` documents with ``type``, ``title``, ``status``, ``detail`` and a
+stable ``code``. Django-level 404/500 pages under ``/api/`` use the same format.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from shared.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_BASE = "https://oms.example/problems/"
+
+_DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
+    drf.ValidationError: ("validation_error", "The request is not valid."),
+    drf.ParseError: ("malformed_request", "The request body could not be parsed."),
+    drf.NotAuthenticated: ("not_authenticated", "Authentication is required."),
+    drf.AuthenticationFailed: ("authentication_failed", "The credentials are not valid."),
+    drf.PermissionDenied: ("permission_denied", "You may not perform this action."),
+    drf.NotFound: ("not_found", "The resource does not exist."),
+    drf.MethodNotAllowed: ("method_not_allowed", "The method is not allowed here."),
+    drf.NotAcceptable: ("not_acceptable", "No acceptable representation is available."),
+    drf.UnsupportedMediaType: ("unsupported_media_type", "The media type is not supported."),
+    drf.Throttled: ("throttled", "Too many requests."),
+}
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": TYPE_BASE + code.replace("_", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def _drf_problem(exc: drf.APIException) -> dict[str, Any]:
+    code, title = next(
+        (value for cls, value in _DRF_CODES.items() if isinstance(exc, cls)),
+        ("error", "The request failed."),
+    )
+    if isinstance(exc, drf.ValidationError):
+        errors = exc.detail
+        return problem(
+            exc.status_code,
+            code,
+            title,
+            "One or more fields are invalid; see `errors`.",
+            errors=errors,
+        )
+    return problem(exc.status_code, code, title, str(exc.detail))
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    headers: dict[str, str] = {}
+    if isinstance(exc, DomainError):
+        body = problem(exc.status, exc.code, exc.title, exc.detail, **exc.problem_fields())
+        set_rollback()
+        return problem_response(body)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    if isinstance(exc, drf.APIException):
+        if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+            request = context.get("request")
+            view = context.get("view")
+            authenticate_header = view.get_authenticate_header(request) if view else None
+            if authenticate_header:
+                headers["WWW-Authenticate"] = authenticate_header
+            else:
+                exc.status_code = 403
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, drf.Throttled) and wait is not None:
+            headers["Retry-After"] = str(int(wait))
+        set_rollback()
+        return problem_response(_drf_problem(exc), headers)
+    # Anything else is a bug: log it and answer a problem document instead of an HTML page.
+    logger.exception("unhandled error in %s", context.get("view"))
+    set_rollback()
+    return problem_response(
+        problem(500, "internal_error", "Internal server error.", "An unexpected error occurred.")
+    )
+
+
+def _json_problem(body: dict[str, Any]) -> JsonResponse:
+    return JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+
+
+def not_found_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception or Http404())
+    return _json_problem(
+        problem(404, "not_found", "The resource does not exist.", f"No route for {request.path}.")
+    )
+
+
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    if not request.path.startswith("/api/"):
+        return defaults.server_error(request)
+    return _json_problem(
+        problem(500, "internal_error", "Internal server error.", "An unexpected error occurred.")
+    )

@@ -1,0 +1,119 @@
+"""Money: an exact Decimal amount together with its ISO 4217 currency.
+
+Amounts are never floats. Each currency has a number of minor units (2 for EUR, 0 for JPY, 3 for
+KWD); an amount with more decimal places than its currency allows is rejected rather than rounded,
+because silently rounding a price is a billing bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shared.exceptions import InvalidAmount, UnsupportedCurrency
+
+# ISO 4217 minor units of the currencies the service accepts.
+CURRENCY_MINOR_UNITS: dict[str, int] = {
+    "AUD": 2,
+    "BHD": 3,
+    "BRL": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CNY": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "INR": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "MXN": 2,
+    "NOK": 2,
+    "NZD": 2,
+    "PLN": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "USD": 2,
+    "ZAR": 2,
+}
+
+# Upper bound of any single amount: keeps every total inside DecimalField(max_digits=19, places=4).
+MAX_AMOUNT = Decimal("999999999999.9999")
+
+
+def validate_currency(code: str) -> str:
+    if code not in CURRENCY_MINOR_UNITS:
+        raise UnsupportedCurrency(
+            f"Currency {code!r} is not supported.", supported=sorted(CURRENCY_MINOR_UNITS)
+        )
+    return code
+
+
+def to_decimal(value: Any) -> Decimal:
+    """Convert a string, int or Decimal to Decimal; floats are refused, they are not exact."""
+    if isinstance(value, bool | float):
+        raise InvalidAmount("Amounts must be given as strings or exact decimals, not floats.")
+    try:
+        result = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise InvalidAmount(f"{value!r} is not a decimal amount.") from exc
+    if not result.is_finite():
+        raise InvalidAmount(f"{value!r} is not a finite amount.")
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        validate_currency(self.currency)
+        if not isinstance(self.amount, Decimal):
+            raise InvalidAmount("Money amounts must be Decimal.")
+
+    @classmethod
+    def of(cls, amount: Any, currency: str) -> Money:
+        """Build a Money, rejecting amounts with more decimals than the currency has."""
+        validate_currency(currency)
+        value = to_decimal(amount)
+        if abs(value) > MAX_AMOUNT:
+            raise InvalidAmount(f"Amount {value} is too large.")
+        places = CURRENCY_MINOR_UNITS[currency]
+        quantized = value.quantize(Decimal(1).scaleb(-places))
+        if quantized != value:
+            raise InvalidAmount(
+                f"{currency} amounts have at most {places} decimal places; got {value}."
+            )
+        return cls(quantized, currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls.of(0, currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money.of(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money.of(self.amount - other.amount, self.currency)
+
+    def times(self, quantity: int) -> Money:
+        return Money.of(self.amount * quantity, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise InvalidAmount(f"Cannot combine {self.currency} with {other.currency}.")
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """The amount as a string with exactly the currency's number of decimal places."""
+    places = CURRENCY_MINOR_UNITS.get(currency, 2)
+    return str(amount.quantize(Decimal(1).scaleb(-places)))

@@ -1,0 +1,72 @@
+"""Concurrent commands on one order, with real parallel PostgreSQL connections."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from apps.events.models import StoredEvent
+from apps.orders.models import Order
+from apps.orders.state_machine import OrderState
+from apps.orders.tests.factories import apply, create_order
+from shared.exceptions import ConcurrencyConflict, InvalidStateTransition
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(*calls: Callable[[], Any]) -> list[Any]:
+    """Run ``calls`` at the same moment, each on its own thread and database connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.parametrize("rounds", range(5))
+def test_pay_and_fail_race_has_exactly_one_winner(customer: Any, rounds: int) -> None:
+    order = create_order(customer)
+    results = race(
+        lambda: apply(order, OrderState.PAID),
+        lambda: apply(order, OrderState.FAILED),
+    )
+    winners = [r for r in results if isinstance(r, Order)]
+    losers = [r for r in results if isinstance(r, Exception)]
+    assert len(winners) == 1
+    assert len(losers) == 1
+    assert isinstance(losers[0], InvalidStateTransition | ConcurrencyConflict)
+    assert losers[0].status == 409
+    row = Order.objects.get(id=order.id)
+    assert row.state == winners[0].state
+    versions = list(
+        StoredEvent.objects.filter(aggregate_id=order.id).values_list("version", flat=True)
+    )
+    assert versions == [1, 2]
+    assert row.version == 2
+
+
+def test_many_concurrent_cancels_append_one_event(customer: Any) -> None:
+    order = create_order(customer)
+    results = race(*[lambda: apply(order, OrderState.CANCELLED) for _ in range(8)])
+    assert sum(isinstance(r, Order) for r in results) == 1
+    assert all(isinstance(r, Order) or getattr(r, "status", None) == 409 for r in results), results
+    assert list(
+        StoredEvent.objects.filter(aggregate_id=order.id).values_list("version", flat=True)
+    ) == [1, 2]
