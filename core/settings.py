@@ -178,6 +178,8 @@ OMS_CELERY_MAX_COUNTDOWN_SECONDS = env_float("OMS_CELERY_MAX_COUNTDOWN_SECONDS",
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+# One queue name per deployment keeps several OMS instances (or test runs) on one broker apart.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("OMS_CELERY_QUEUE", "oms")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

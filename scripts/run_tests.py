@@ -19,10 +19,18 @@ sys.path.insert(0, str(ROOT))
 from scripts.services import ensure_postgres_database, require_services  # noqa: E402
 
 DEFAULT_PG_URL = "postgres://127.0.0.1:5432/oms"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/15"
 
 
 def pytest(env_overrides: dict[str, str], args: list[str]) -> int:
-    env = {**os.environ, **env_overrides}
+    env = {
+        # The Celery suite's worker and the tests talk over a broker database and a queue of
+        # their own, so a test run never takes (or leaves) tasks of a running service.
+        "CELERY_BROKER_URL": os.environ.get("OMS_TEST_BROKER_URL", DEFAULT_BROKER_URL),
+        "OMS_CELERY_QUEUE": f"oms-test-{os.getpid()}",
+        **os.environ,
+        **env_overrides,
+    }
     code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env)
     return 0 if code == 5 else code  # 5: nothing collected by a filter, not a failure
 
