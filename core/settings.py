@@ -66,7 +66,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "core",
     "apps.events",
+    "apps.idempotency",
     "apps.orders",
+    "apps.payments",
+    "apps.shipping",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +179,13 @@ OMS_WORKER_INTERVAL_SECONDS = env_float("OMS_WORKER_INTERVAL_SECONDS", 1.0)
 # database for the sweeper (kept well below Redis' visibility timeout).
 OMS_CELERY_MAX_COUNTDOWN_SECONDS = env_float("OMS_CELERY_MAX_COUNTDOWN_SECONDS", 60.0)
 
+# --- Idempotency keys -------------------------------------------------------------------------
+OMS_IDEMPOTENCY_KEY_TTL_HOURS = env_float("OMS_IDEMPOTENCY_KEY_TTL_HOURS", 24.0)
+# When true, a state-changing POST without an Idempotency-Key is a 400.
+OMS_IDEMPOTENCY_KEY_REQUIRED = env_bool("OMS_IDEMPOTENCY_KEY_REQUIRED", False)
+# How long (PostgreSQL) a request waits for a twin holding the same key before answering 409.
+OMS_IDEMPOTENCY_LOCK_TIMEOUT_MS = env_int("OMS_IDEMPOTENCY_LOCK_TIMEOUT_MS", 500)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 # One queue name per deployment keeps several OMS instances (or test runs) on one broker apart.
@@ -190,6 +200,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-due-deliveries": {
         "task": "events.sweep_deliveries",
         "schedule": env_float("OMS_SWEEP_INTERVAL_SECONDS", 5.0),
+    },
+    "purge-expired-idempotency-keys": {
+        "task": "idempotency.purge_expired_keys",
+        "schedule": env_float("OMS_IDEMPOTENCY_PURGE_INTERVAL_SECONDS", 3600.0),
     },
 }
 
@@ -223,5 +237,33 @@ LOGGING = {
 }
 
 # --- Payment and shipping methods offered at order creation -----------------------------------
-OMS_PAYMENT_METHODS = env_list("OMS_PAYMENT_METHODS", ["card", "wallet", "bank_transfer"])
-OMS_SHIPPING_METHODS = env_list("OMS_SHIPPING_METHODS", ["standard", "express"])
+# Method name → strategy class. OMS_*_METHODS (what order creation accepts) defaults to every
+# configured strategy; narrowing it by environment is allowed, naming a method without a strategy
+# stops the start-up (see apps/payments/apps.py and apps/shipping/apps.py).
+OMS_PAYMENT_STRATEGIES = {
+    "card": "apps.payments.strategies.CardStrategy",
+    "wallet": "apps.payments.strategies.WalletStrategy",
+    "bank_transfer": "apps.payments.strategies.BankTransferStrategy",
+}
+OMS_PAYMENT_METHODS = env_list("OMS_PAYMENT_METHODS", list(OMS_PAYMENT_STRATEGIES))
+# The client of the external payment provider (simulated: answers arrive through PaymentService).
+OMS_PAYMENT_PROVIDER = os.environ.get(
+    "OMS_PAYMENT_PROVIDER", "apps.payments.provider.SimulatedPaymentProvider"
+)
+# A bank transfer not received within this many days expires and fails its order.
+OMS_BANK_TRANSFER_EXPIRY_DAYS = env_int("OMS_BANK_TRANSFER_EXPIRY_DAYS", 7)
+CELERY_BEAT_SCHEDULE["expire-overdue-payments"] = {
+    "task": "payments.expire_overdue",
+    "schedule": env_float("OMS_PAYMENT_EXPIRY_INTERVAL_SECONDS", 300.0),
+}
+OMS_SHIPPING_STRATEGIES = {
+    "standard": "apps.shipping.strategies.StandardShipping",
+    "express": "apps.shipping.strategies.ExpressShipping",
+}
+OMS_SHIPPING_METHODS = env_list("OMS_SHIPPING_METHODS", list(OMS_SHIPPING_STRATEGIES))
+# The client of the carriers (simulated): books the pickup and issues the tracking number.
+OMS_CARRIER_CLIENT = os.environ.get("OMS_CARRIER_CLIENT", "apps.shipping.carriers.SimulatedCarrier")
+
+# --- Read side ----------------------------------------------------------------------------------
+# Upper bound on the age of cached statistics (events also drop the cache as they are applied).
+OMS_STATS_CACHE_SECONDS = env_int("OMS_STATS_CACHE_SECONDS", 30)

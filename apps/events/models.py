@@ -157,3 +157,19 @@ class Delivery(models.Model):
             created_at=at,
             updated_at=at,
         )
+
+
+class ProjectionCheckpoint(models.Model):
+    """How far a projection has read the log: the highest global sequence it has applied.
+
+    Written in the same transaction as the projection's rows. Deliveries of different aggregates
+    may arrive out of order, so the checkpoint only ever grows (``GREATEST``) and the projection's
+    own rows guard against applying an event twice.
+    """
+
+    name = models.CharField(max_length=100, primary_key=True)
+    last_sequence = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_sequence}"

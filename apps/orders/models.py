@@ -74,3 +74,101 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+
+# --- Read side: projections fed by events (see apps/orders/projections.py) ---------------------
+
+
+class OrderSummary(models.Model):
+    """One row per order, what list endpoints and statistics read. Rebuilt from the log at will.
+
+    ``order_version``, ``payment_version`` and ``shipment_version`` are the versions of the last
+    event applied from each aggregate; an event at or below them is a replay and changes nothing.
+    """
+
+    order_id = models.UUIDField(primary_key=True)
+    customer_id = models.BigIntegerField()
+    state = models.CharField(max_length=12)
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    item_count = models.PositiveIntegerField()
+    line_count = models.PositiveIntegerField()
+    payment_method = models.CharField(max_length=32)
+    shipping_method = models.CharField(max_length=32)
+    payment_status = models.CharField(max_length=20, blank=True, default="")
+    shipment_status = models.CharField(max_length=20, blank=True, default="")
+    carrier = models.CharField(max_length=64, blank=True, default="")
+    tracking_number = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    processing_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    # Durations kept as milliseconds so that mean and percentiles are plain column aggregates.
+    ms_to_payment = models.BigIntegerField(null=True, blank=True)
+    ms_payment_to_delivery = models.BigIntegerField(null=True, blank=True)
+    order_version = models.PositiveIntegerField(default=0)
+    payment_version = models.PositiveIntegerField(default=0)
+    shipment_version = models.PositiveIntegerField(default=0)
+    last_sequence = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-created_at", "-order_id")
+        indexes = [
+            models.Index(
+                fields=("customer_id", "-created_at", "-order_id"), name="summary_customer_idx"
+            ),
+            models.Index(
+                fields=("customer_id", "state", "-created_at", "-order_id"),
+                name="summary_customer_state_idx",
+            ),
+            models.Index(fields=("-created_at", "-order_id"), name="summary_created_idx"),
+            models.Index(fields=("state", "-created_at", "-order_id"), name="summary_state_idx"),
+            models.Index(fields=("ms_to_payment",), name="summary_ms_to_payment_idx"),
+            models.Index(fields=("ms_payment_to_delivery",), name="summary_ms_to_delivery_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"summary of order {self.order_id} ({self.state})"
+
+
+class OrderStateChange(models.Model):
+    """One row per state change of an order (the history endpoint's read model)."""
+
+    event_id = models.UUIDField(primary_key=True)
+    order_id = models.UUIDField()
+    sequence = models.BigIntegerField()
+    event_type = models.CharField(max_length=100)
+    from_state = models.CharField(max_length=12, null=True, blank=True)  # noqa: DJ001 (creation)
+    to_state = models.CharField(max_length=12)
+    at = models.DateTimeField()
+    actor = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ("order_id", "sequence")
+        indexes = [models.Index(fields=("order_id", "sequence"), name="state_change_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_state} → {self.to_state}"
+
+
+class DailyRevenue(models.Model):
+    """Paid order totals per payment day and currency, incremented once per paid order."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    paid_orders = models.PositiveIntegerField(default=0)
+    amount = models.DecimalField(max_digits=MONEY_DIGITS + 4, decimal_places=MONEY_PLACES)
+
+    class Meta:
+        ordering = ("day", "currency")
+        constraints = [
+            models.UniqueConstraint(fields=("day", "currency"), name="daily_revenue_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.amount} {self.currency}"

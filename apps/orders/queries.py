@@ -11,8 +11,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from apps.events.models import StoredEvent
-from apps.orders.events import ORDER_AGGREGATE, TRANSITION_EVENT_TYPES, OrderCreated
-from apps.orders.models import Order
+from apps.orders.events import ORDER_AGGREGATE
+from apps.orders.models import Order, OrderStateChange, OrderSummary
 from shared.exceptions import OrderNotFound
 
 
@@ -50,19 +50,24 @@ class HistoryEntry:
 
 
 def order_history(order_id: uuid.UUID) -> list[HistoryEntry]:
-    """The order's state changes, oldest first, read from its events."""
-    relevant = order_events(order_id).filter(
-        event_type__in=[OrderCreated.event_type, *TRANSITION_EVENT_TYPES]
-    )
+    """The order's state changes, oldest first, from the history projection."""
     return [
         HistoryEntry(
-            from_state=event.payload.get("from_state"),
-            to_state=event.payload.get("to_state") or event.payload["state"],
-            at=event.occurred_at,
-            actor=event.metadata.get("user_id"),
-            reason=event.payload.get("reason", ""),
-            event_id=event.event_id,
-            event_type=event.event_type,
+            from_state=change.from_state,
+            to_state=change.to_state,
+            at=change.at,
+            actor=change.actor,
+            reason=change.reason,
+            event_id=change.event_id,
+            event_type=change.event_type,
         )
-        for event in relevant
+        for change in OrderStateChange.objects.filter(order_id=order_id).order_by("sequence")
     ]
+
+
+def summaries_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[OrderSummary]:
+    """The order summary projection, restricted like :func:`orders_visible_to`."""
+    summaries = OrderSummary.objects.all()
+    if not getattr(user, "is_staff", False):
+        summaries = summaries.filter(customer_id=int(user.pk or 0))
+    return summaries

@@ -88,3 +88,37 @@ def test_a_delivery_lost_by_the_broker_is_re_enqueued_by_the_beat_sweeper_task(
 def test_the_sweeper_is_scheduled_by_celery_beat(settings: LazySettings) -> None:
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert any(entry["task"] == sweep_deliveries_task.name for entry in schedule.values())
+
+
+def test_a_retry_due_much_later_is_not_parked_in_the_broker(settings: LazySettings) -> None:
+    """Redis hands an unacknowledged task out again after its visibility timeout; a retry due in
+    ten minutes must therefore wait in the database, not in the broker or the worker."""
+    settings.OMS_EVENT_BACKEND = "celery"
+    with running_worker(
+        extra_env={
+            "OMS_DELIVERY_RETRY_BASE_SECONDS": "600",
+            "OMS_CELERY_MAX_COUNTDOWN_SECONDS": "60",
+        }
+    ):
+        send_probe(mode="fail")
+        wait_until(
+            lambda: probe_delivery().status == DeliveryStatus.RETRYING, what="the first failure"
+        )
+        inspector = celery_app.control.inspect(timeout=2)
+        scheduled = inspector.scheduled() or {}
+        reserved = inspector.reserved() or {}
+        assert all(not tasks for tasks in scheduled.values()), scheduled
+        assert all(not tasks for tasks in reserved.values()), reserved
+    delivery = probe_delivery()
+    assert delivery.attempts == 1
+    assert (delivery.next_attempt_at - delivery.updated_at).total_seconds() > 60
+
+
+def test_a_retry_due_soon_is_sent_with_a_countdown(settings: LazySettings) -> None:
+    settings.OMS_EVENT_BACKEND = "celery"
+    with running_worker(
+        extra_env={"OMS_DELIVERY_RETRY_BASE_SECONDS": "1", "OMS_DELIVERY_MAX_RETRIES": "1"}
+    ):
+        send_probe(mode="fail")
+        wait_until(lambda: probe_delivery().status == DeliveryStatus.DEAD, what="the retry")
+    assert probe_delivery().attempts == 2

@@ -53,13 +53,18 @@ def test_pay_and_fail_race_has_exactly_one_winner(customer: Any, rounds: int) ->
     assert len(losers) == 1
     assert isinstance(losers[0], InvalidStateTransition | ConcurrencyConflict)
     assert losers[0].status == 409
-    row = Order.objects.get(id=order.id)
-    assert row.state == winners[0].state
-    versions = list(
-        StoredEvent.objects.filter(aggregate_id=order.id).values_list("version", flat=True)
+    paid = winners[0].state == OrderState.PAID
+    events = list(
+        StoredEvent.objects.filter(aggregate_id=order.id)
+        .order_by("version")
+        .values_list("version", "event_type")
     )
-    assert versions == [1, 2]
-    assert row.version == 2
+    assert events[:2] == [(1, "OrderCreated"), (2, "OrderPaid" if paid else "PaymentFailed")]
+    # The only later change is the shipping handler taking a paid order on (PAID → PROCESSING).
+    assert events[2:] == ([(3, "OrderProcessingStarted")] if paid else [])
+    row = Order.objects.get(id=order.id)
+    assert row.state == (OrderState.PROCESSING if paid else OrderState.FAILED)
+    assert row.version == len(events)
 
 
 def test_many_concurrent_cancels_append_one_event(customer: Any) -> None:

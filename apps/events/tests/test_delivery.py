@@ -249,3 +249,41 @@ def test_retry_dead_letters_command_filters_by_handler(
     assert delivery("test.first").status == DeliveryStatus.DEAD
     call_command("retry_dead_letters")
     assert delivery("test.first").status == DeliveryStatus.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_the_admin_action_retries_the_selected_dead_deliveries(
+    django_capture_on_commit_callbacks: Any, staff: Any, client: Any
+) -> None:
+    staff.is_superuser = True
+    staff.save()
+    Behaviour.failures_left = {"test.first": -1}
+    use_policy(RetryPolicy(max_retries=0))
+    with django_capture_on_commit_callbacks(execute=True):
+        append_thing()
+    dead = delivery("test.first")
+    assert dead.status == DeliveryStatus.DEAD
+    Behaviour.failures_left = {}
+    client.force_login(staff)
+    response = client.post(
+        "/admin/events/delivery/",
+        {"action": "retry_selected", "_selected_action": [dead.id]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "1 succeeded" in response.content.decode()
+    assert delivery("test.first").status == DeliveryStatus.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_the_worker_runs_registered_periodic_jobs_at_their_interval() -> None:
+    from apps.events.periodic import periodic_job, registered_jobs, run_due_jobs
+
+    runs: list[int] = []
+    periodic_job("test.tick", every_seconds=10)(lambda: runs.append(1))
+    assert "test.tick" in registered_jobs()
+    assert "idempotency.purge_expired_keys" in registered_jobs()
+    run_due_jobs(now=1000.0)
+    run_due_jobs(now=1005.0)
+    run_due_jobs(now=1010.0)
+    assert len(runs) == 2

@@ -59,9 +59,17 @@ def move_to(order: Order, target: OrderState) -> Order:
         OrderState.CANCELLED: [OrderState.CANCELLED],
         OrderState.FAILED: [OrderState.FAILED],
     }
-    for step in paths[target]:
-        order = apply(order, step, actor)
-    return order
+    path = paths[target]
+    for step in path:
+        # Handlers may already have taken some steps (with live dispatch, payment confirmation
+        # starts processing): skip the steps the order has already passed.
+        current = Order.objects.get(id=order.id)
+        reached = OrderState(current.state)
+        if reached in path and path.index(reached) >= path.index(step):
+            order = current
+            continue
+        order = apply(current, step, actor)
+    return Order.objects.get(id=order.id)
 
 
 def apply(order: Order, target: OrderState, actor: Actor | None = None) -> Order:

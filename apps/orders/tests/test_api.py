@@ -146,43 +146,15 @@ def test_a_bad_token_is_401(customer: Any) -> None:
 # --- read ------------------------------------------------------------------------------------
 
 
-def test_a_customer_sees_only_their_own_orders(
-    customer_client: APIClient, other_client: APIClient, customer: Any, other_customer: Any
+def test_another_customers_order_is_404_for_every_action(
+    customer_client: APIClient, other_customer: Any
 ) -> None:
-    mine = create_order(customer)
     theirs = create_order(other_customer)
-    listed = customer_client.get("/api/v1/orders/").json()["results"]
-    assert [o["id"] for o in listed] == [str(mine.id)]
-    assert customer_client.get(f"/api/v1/orders/{mine.id}/").status_code == 200
     assert_problem(customer_client.get(f"/api/v1/orders/{theirs.id}/"), 404, "order_not_found")
-    for action in ("pay", "cancel"):
-        assert_problem(
-            customer_client.post(f"/api/v1/orders/{theirs.id}/{action}/"), 404, "order_not_found"
-        )
+    for action in ("pay", "cancel", "events", "history"):
+        method = customer_client.get if action in ("events", "history") else customer_client.post
+        assert_problem(method(f"/api/v1/orders/{theirs.id}/{action}/"), 404, "order_not_found")
     assert Order.objects.get(id=theirs.id).state == "PENDING"
-
-
-def test_staff_see_every_order_and_can_filter_by_state(
-    staff_client: APIClient, customer: Any, other_customer: Any
-) -> None:
-    pending = create_order(customer)
-    paid = move_to(create_order(other_customer), OrderState.PAID)
-    everything = staff_client.get("/api/v1/orders/").json()["results"]
-    assert {o["id"] for o in everything} == {str(pending.id), str(paid.id)}
-    only_paid = staff_client.get("/api/v1/orders/?state=PAID").json()["results"]
-    assert [o["id"] for o in only_paid] == [str(paid.id)]
-    assert_problem(staff_client.get("/api/v1/orders/?state=LOST"), 400, "validation_error")
-
-
-def test_the_list_is_cursor_paginated(customer_client: APIClient, customer: Any) -> None:
-    created = [create_order(customer) for _ in range(5)]
-    first = customer_client.get("/api/v1/orders/?page_size=2").json()
-    assert len(first["results"]) == 2
-    second = customer_client.get(first["next"]).json()
-    third = customer_client.get(second["next"]).json()
-    seen = [o["id"] for page in (first, second, third) for o in page["results"]]
-    assert seen == [str(o.id) for o in reversed(created)]
-    assert third["next"] is None
 
 
 def test_unknown_order_and_malformed_id_are_404(customer_client: APIClient) -> None:
@@ -199,27 +171,20 @@ def test_unknown_order_and_malformed_id_are_404(customer_client: APIClient) -> N
 # --- commands --------------------------------------------------------------------------------
 
 
-def test_pay_then_cancel_through_the_api(customer_client: APIClient, customer: Any) -> None:
-    order = create_order(customer)
-    paid = customer_client.post(f"/api/v1/orders/{order.id}/pay/", {}, format="json")
-    assert paid.status_code == 200, paid.content
-    assert paid.json()["state"] == "PAID"
+def test_cancel_a_paid_order_through_the_api(customer_client: APIClient, customer: Any) -> None:
+    # Paying through the API (202, answered later by the provider) is tested with payments.
+    order = move_to(create_order(customer), OrderState.PAID)
     cancelled = customer_client.post(
         f"/api/v1/orders/{order.id}/cancel/", {"reason": "too slow"}, format="json"
     )
     assert cancelled.status_code == 200
     assert cancelled.json()["state"] == "CANCELLED"
-    history = customer_client.get(f"/api/v1/orders/{order.id}/history/").json()
-    assert [(h["from_state"], h["to_state"]) for h in history] == [
-        (None, "PENDING"),
-        ("PENDING", "PAID"),
-        ("PAID", "CANCELLED"),
-    ]
-    assert history[-1]["reason"] == "too slow"
-    assert history[-1]["actor"] == customer.pk
     events = customer_client.get(f"/api/v1/orders/{order.id}/events/").json()
     assert [e["event_type"] for e in events] == ["OrderCreated", "OrderPaid", "OrderCancelled"]
     assert [e["version"] for e in events] == [1, 2, 3]
+    assert events[-1]["payload"]["reason"] == "too slow"
+    assert events[-1]["metadata"]["user_id"] == customer.pk
+    # The history endpoint reads a projection fed after commit: see test_read_api.py.
 
 
 def test_an_invalid_transition_is_409_with_the_allowed_ones(
@@ -235,13 +200,22 @@ def test_an_invalid_transition_is_409_with_the_allowed_ones(
     assert counts() == before
 
 
-def test_paying_twice_is_409_and_appends_nothing(customer_client: APIClient, customer: Any) -> None:
+def test_paying_twice_submits_once_and_paying_a_paid_order_is_409(
+    customer_client: APIClient, customer: Any
+) -> None:
     order = create_order(customer)
-    assert customer_client.post(f"/api/v1/orders/{order.id}/pay/").status_code == 200
+    first = customer_client.post(f"/api/v1/orders/{order.id}/pay/")
+    again = customer_client.post(f"/api/v1/orders/{order.id}/pay/")
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json()["provider_reference"] == first.json()["provider_reference"]
+    assert StoredEvent.objects.filter(event_type="PaymentSubmitted").count() == 1
+    order = move_to(order, OrderState.PAID)
+    before = counts()
     problem = assert_problem(
         customer_client.post(f"/api/v1/orders/{order.id}/pay/"), 409, "invalid_state_transition"
     )
     assert problem["allowed_transitions"] == ["CANCELLED", "PROCESSING"]
+    assert counts() == before
     assert StoredEvent.objects.filter(aggregate_id=order.id).count() == 2
 
 
@@ -266,23 +240,29 @@ def test_shipping_is_for_staff_only(
     customer_client: APIClient, staff_client: APIClient, customer: Any
 ) -> None:
     order = move_to(create_order(customer), OrderState.PROCESSING)
-    body = {"carrier": "DHL", "tracking_number": "JD0123"}
+    body = {"tracking_number": "JD0123"}
     assert_problem(
         customer_client.post(f"/api/v1/orders/{order.id}/ship/", body, format="json"),
         403,
         "permission_denied",
     )
-    assert_problem(
-        staff_client.post(f"/api/v1/orders/{order.id}/ship/", {"carrier": "DHL"}, format="json"),
+    # The carrier is the one the shipping method chose (standard: DHL), not the caller's pick.
+    problem = assert_problem(
+        staff_client.post(f"/api/v1/orders/{order.id}/ship/", {"carrier": "UPS"}, format="json"),
         400,
-        "validation_error",
+        "invalid_command",
     )
+    assert problem["expected"] == "DHL"
+    assert Order.objects.get(id=order.id).state == "PROCESSING"
     shipped = staff_client.post(f"/api/v1/orders/{order.id}/ship/", body, format="json")
     assert shipped.status_code == 200
     assert shipped.json()["state"] == "SHIPPED"
     event = StoredEvent.objects.filter(aggregate_id=order.id).last()
     assert event is not None
-    assert event.payload["tracking_number"] == "JD0123"
+    assert (event.payload["carrier"], event.payload["tracking_number"]) == ("DHL", "JD0123")
+    assert_problem(
+        customer_client.post(f"/api/v1/orders/{order.id}/deliver/"), 403, "permission_denied"
+    )
     delivered = staff_client.post(f"/api/v1/orders/{order.id}/deliver/")
     assert delivered.json()["state"] == "DELIVERED"
 
@@ -293,10 +273,12 @@ def test_staff_walk_an_order_from_paid_to_delivered(staff_client: APIClient, cus
     assert_problem(
         staff_client.post(f"/api/v1/orders/{order.id}/deliver/"), 409, "invalid_state_transition"
     )
-    staff_client.post(
-        f"/api/v1/orders/{order.id}/ship/",
-        {"carrier": "UPS", "tracking_number": "1Z"},
-        format="json",
+    # No body: the shipment's carrier issues the tracking number.
+    shipped = staff_client.post(f"/api/v1/orders/{order.id}/ship/")
+    assert shipped.status_code == 200, shipped.content
+    assert shipped.json()["shipment"]["tracking_number"]
+    assert_problem(
+        staff_client.post(f"/api/v1/orders/{order.id}/ship/"), 409, "invalid_state_transition"
     )
     assert staff_client.post(f"/api/v1/orders/{order.id}/deliver/").json()["state"] == "DELIVERED"
 

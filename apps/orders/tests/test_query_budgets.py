@@ -39,7 +39,7 @@ def test_creating_an_order_costs_the_same_with_1_and_with_50_items(
     one = queries_for(lambda: post("/api/v1/orders/", body(1), format="json"))
     fifty = queries_for(lambda: post("/api/v1/orders/", body(50), format="json"))
     assert one == fifty
-    assert fifty <= 10
+    assert fifty <= 16
 
 
 def test_a_page_of_50_orders_costs_the_same_as_a_page_of_5(
@@ -52,7 +52,8 @@ def test_a_page_of_50_orders_costs_the_same_as_a_page_of_5(
         create_order(customer, items=7)
     full = queries_for(lambda: customer_client.get("/api/v1/orders/?page_size=50"))
     assert small == full
-    assert full <= 4
+    # + one query per summary provider (payment, shipment) for the whole page.
+    assert full <= 6
 
 
 def test_order_detail_costs_the_same_with_1_and_with_40_items(

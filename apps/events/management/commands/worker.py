@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from apps.events.dispatcher import due_delivery_ids
+from apps.events.periodic import run_due_jobs
 from apps.events.runner import run_delivery
 
 
@@ -33,8 +34,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         self.stdout.write(f"worker: running due deliveries every {interval}s")
         while not stop.is_set():
-            close_old_connections()
             ran = 0
+            run_due_jobs()
             # Deliveries are run one by one here (not through the backend): this process is the
             # inline backend's retry engine, and with Celery the beat task does this job instead.
             for delivery_id in due_delivery_ids():
@@ -46,4 +47,6 @@ class Command(BaseCommand):
                 break
             if ran == 0:
                 stop.wait(interval)
+            # A long-lived loop must not keep a connection the database has dropped.
+            close_old_connections()
         self.stdout.write("worker: stopped")

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models.manager import BaseManager
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.orders import summaries
 from apps.orders.models import Order, OrderItem
 from apps.orders.services import MAX_ITEMS_PER_ORDER
-from apps.orders.state_machine import OrderState, allowed_transitions
+from apps.orders.state_machine import allowed_transitions
 from shared.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, format_amount
 
 
@@ -47,25 +50,8 @@ class CancelOrderInputSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(max_length=255, required=False)
 
 
-class PayOrderInputSerializer(serializers.Serializer):
-    payment_reference = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
-    idempotency_key = serializers.CharField(max_length=255, required=False)
-
-
-class ShipOrderInputSerializer(serializers.Serializer):
-    carrier = serializers.CharField(max_length=64)
-    tracking_number = serializers.CharField(max_length=64)
-    idempotency_key = serializers.CharField(max_length=255, required=False)
-
-
 class EmptyInputSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(max_length=255, required=False)
-
-
-class OrderListFilterSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=[s.value for s in OrderState], required=False)
 
 
 class OrderItemOutputSerializer(serializers.ModelSerializer):
@@ -83,14 +69,32 @@ class OrderItemOutputSerializer(serializers.ModelSerializer):
         return format_amount(item.unit_price * item.quantity, item.order.currency)
 
 
+# Where the summaries of the orders being rendered are kept, in the root serializer's context.
+SUMMARIES_CONTEXT_KEY = "order_summaries"
+# A section other apps fill through ``apps.orders.summaries``; null when nothing is there yet.
+SUMMARY_SCHEMA: dict[str, Any] = {"type": "object", "nullable": True, "additionalProperties": True}
+
+
+class OrderListOutputSerializer(serializers.ListSerializer):
+    """Fetches the summaries of the whole page at once: one query per provider, not per order."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        orders = list(data.all() if isinstance(data, BaseManager) else data)
+        self._context[SUMMARIES_CONTEXT_KEY] = summaries.summaries_for(o.id for o in orders)
+        return super().to_representation(orders)
+
+
 class OrderOutputSerializer(serializers.ModelSerializer):
     customer_id = serializers.IntegerField()
     total = serializers.SerializerMethodField()
     items = OrderItemOutputSerializer(many=True)
     allowed_transitions = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
+    shipment = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
+        list_serializer_class = OrderListOutputSerializer
         fields = (
             "id",
             "customer_id",
@@ -102,6 +106,8 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "items",
             "version",
             "allowed_transitions",
+            "payment",
+            "shipment",
             "created_at",
             "updated_at",
         )
@@ -111,6 +117,22 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
     def get_allowed_transitions(self, order: Order) -> list[str]:
         return sorted(allowed_transitions(order.state))
+
+    @extend_schema_field(SUMMARY_SCHEMA)
+    def get_payment(self, order: Order) -> dict[str, Any] | None:
+        return self._summary("payment", order)
+
+    @extend_schema_field(SUMMARY_SCHEMA)
+    def get_shipment(self, order: Order) -> dict[str, Any] | None:
+        return self._summary("shipment", order)
+
+    def _summary(self, section: str, order: Order) -> dict[str, Any] | None:
+        context = self.root._context
+        if SUMMARIES_CONTEXT_KEY not in context:
+            # A single order rendered on its own: its summaries, fetched once for both sections.
+            context[SUMMARIES_CONTEXT_KEY] = summaries.summaries_for([order.id])
+        found = context[SUMMARIES_CONTEXT_KEY].get(section, {}).get(order.id)
+        return dict(found) if found is not None else None
 
 
 class EventOutputSerializer(serializers.Serializer):

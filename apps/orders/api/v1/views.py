@@ -5,26 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.idempotency.decorators import idempotent
+from apps.idempotency.keys import idempotency_key_of
 from apps.orders import queries
+from apps.orders.api.v1 import read_views
 from apps.orders.api.v1 import serializers as s
 from apps.orders.commands import (
     Actor,
     CancelOrder,
-    ConfirmPayment,
     CreateOrder,
-    MarkDelivered,
-    MarkShipped,
     NewOrderLine,
     OrderCommand,
     StartProcessing,
@@ -64,19 +62,6 @@ def actor_of(request: Request) -> Actor:
     return Actor(user_id=request.user.pk, is_staff=bool(request.user.is_staff))
 
 
-def idempotency_key_of(request: Request, body: dict[str, Any]) -> str | None:
-    """The key from the header or the body; two different keys are a client error."""
-    header = request.headers.get("Idempotency-Key")
-    field = body.get("idempotency_key")
-    if header is not None and (not header or len(header) > 255):
-        raise ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
-    if header and field and header != field:
-        raise ValidationError(
-            {"idempotency_key": ["Differs from the Idempotency-Key header; send one key."]}
-        )
-    return header or field or None
-
-
 def expected_version_of(request: Request) -> int | None:
     value = request.headers.get("If-Match")
     if value is None:
@@ -94,32 +79,14 @@ def order_response(order_id: uuid.UUID, request: Request, code: int = 200) -> Re
     return response
 
 
-class OrderCursorPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 class OrderListCreateView(APIView):
     permission_classes = (IsAuthenticated,)
 
-    @extend_schema(
-        operation_id="orders_list",
-        parameters=[s.OrderListFilterSerializer],
-        responses={200: s.OrderOutputSerializer(many=True), 400: PROBLEM, 401: PROBLEM},
-        summary="List orders (a customer sees their own; staff see all)",
-    )
+    @read_views.LIST_SCHEMA
     def get(self, request: Request) -> Response:
-        filters = s.OrderListFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        orders: QuerySet[Order] = queries.orders_visible_to(request.user).prefetch_related("items")
-        if state := filters.validated_data.get("state"):
-            orders = orders.filter(state=state)
-        paginator = OrderCursorPagination()
-        page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(s.OrderOutputSerializer(page, many=True).data)
+        return read_views.list_orders(request, self)
 
+    @idempotent
     @extend_schema(
         operation_id="orders_create",
         request=s.CreateOrderInputSerializer,
@@ -187,32 +154,11 @@ class OrderCommandView(APIView):
         return order_response(order.id, request)
 
 
-class OrderPayView(OrderCommandView):
-    permission_classes = (IsAuthenticated,)
-    input_serializer = s.PayOrderInputSerializer
-
-    @extend_schema(
-        operation_id="orders_pay",
-        request=s.PayOrderInputSerializer,
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
-        responses={200: s.OrderOutputSerializer, **COMMAND_ERRORS},
-        summary="Pay a pending order",
-    )
-    def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        return super().post(request, order_id)
-
-    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
-        return ConfirmPayment(payment_reference=body["payment_reference"], **common)
-
-    def run(self, command: OrderCommand) -> Order:
-        assert isinstance(command, ConfirmPayment)
-        return service.confirm_payment(command)
-
-
 class OrderCancelView(OrderCommandView):
     permission_classes = (IsAuthenticated,)
     input_serializer = s.CancelOrderInputSerializer
 
+    @idempotent
     @extend_schema(
         operation_id="orders_cancel",
         request=s.CancelOrderInputSerializer,
@@ -234,6 +180,7 @@ class OrderCancelView(OrderCommandView):
 class OrderProcessView(OrderCommandView):
     permission_classes = (IsAdminUser,)
 
+    @idempotent
     @extend_schema(
         operation_id="orders_process",
         request=s.EmptyInputSerializer,
@@ -250,51 +197,6 @@ class OrderProcessView(OrderCommandView):
     def run(self, command: OrderCommand) -> Order:
         assert isinstance(command, StartProcessing)
         return service.start_processing(command)
-
-
-class OrderShipView(OrderCommandView):
-    permission_classes = (IsAdminUser,)
-    input_serializer = s.ShipOrderInputSerializer
-
-    @extend_schema(
-        operation_id="orders_ship",
-        request=s.ShipOrderInputSerializer,
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
-        responses={200: s.OrderOutputSerializer, 403: PROBLEM, **COMMAND_ERRORS},
-        summary="Mark a processing order as shipped (staff)",
-    )
-    def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        return super().post(request, order_id)
-
-    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
-        return MarkShipped(
-            carrier=body["carrier"], tracking_number=body["tracking_number"], **common
-        )
-
-    def run(self, command: OrderCommand) -> Order:
-        assert isinstance(command, MarkShipped)
-        return service.mark_shipped(command)
-
-
-class OrderDeliverView(OrderCommandView):
-    permission_classes = (IsAdminUser,)
-
-    @extend_schema(
-        operation_id="orders_deliver",
-        request=s.EmptyInputSerializer,
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
-        responses={200: s.OrderOutputSerializer, 403: PROBLEM, **COMMAND_ERRORS},
-        summary="Mark a shipped order as delivered (staff)",
-    )
-    def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        return super().post(request, order_id)
-
-    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
-        return MarkDelivered(**common)
-
-    def run(self, command: OrderCommand) -> Order:
-        assert isinstance(command, MarkDelivered)
-        return service.mark_delivered(command)
 
 
 class OrderEventsView(APIView):

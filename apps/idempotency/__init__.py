@@ -1,0 +1,1 @@
+"""Idempotency keys for state-changing HTTP requests. Knows no domain; any API layer may use it."""

@@ -1,0 +1,98 @@
+"""What an idempotency key is attached to: the key itself, its caller, its endpoint, its request.
+
+The key comes from the ``Idempotency-Key`` header or, for clients of the first API version, from an
+``idempotency_key`` body field; both may be sent if they agree. The fingerprint leaves that body
+field out, so the header form and the body form of one request fingerprint alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.http import QueryDict
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from apps.idempotency.models import MAX_KEY_LENGTH, MAX_SCOPE_LENGTH
+
+HEADER = "Idempotency-Key"
+BODY_FIELD = "idempotency_key"
+
+
+def idempotency_key_of(request: Request, body: Mapping[str, Any] | None = None) -> str | None:
+    """The request's key, from the header or the body field (``body``, else the parsed body).
+
+    A key that is empty, not a string or longer than 255 characters is a 400, and so is a request
+    carrying two different keys.
+    """
+    header = request.headers.get(HEADER)
+    source = request.data if body is None else body
+    field = source.get(BODY_FIELD) if isinstance(source, Mapping) else None
+    if header is not None and not _is_valid_key(header):
+        raise ValidationError({HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters."]})
+    if field is not None and not _is_valid_key(field):
+        raise ValidationError(
+            {BODY_FIELD: [f"Must be a string of 1 to {MAX_KEY_LENGTH} characters."]}
+        )
+    if header and field and header != field:
+        raise ValidationError({BODY_FIELD: [f"Differs from the {HEADER} header; send one key."]})
+    return header or field or None
+
+
+def _is_valid_key(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_KEY_LENGTH
+
+
+def owner_of(request: Request) -> str | None:
+    """Whose key it is: the authenticated user's id; None for an anonymous caller."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    return str(user.pk)
+
+
+def scope_of(request: Request) -> str:
+    """The endpoint a key belongs to: method and path (hashed if too long for the column)."""
+    method = request.method or ""
+    scope = f"{method} {request.path}"
+    if len(scope) <= MAX_SCOPE_LENGTH:
+        return scope
+    return f"{method} sha256:{hashlib.sha256(request.path.encode()).hexdigest()}"
+
+
+def fingerprint_of(request: Request) -> str:
+    """The fingerprint of ``request``: method, path, query string and body, without the key."""
+    query = sorted(
+        (name, value) for name, values in request.query_params.lists() for value in values
+    )
+    return request_fingerprint(request.method or "", request.path, request.data, query)
+
+
+def request_fingerprint(
+    method: str, path: str, body: Any, query: list[tuple[str, str]] | None = None
+) -> str:
+    """sha256 of the request in a canonical form: JSON with sorted keys and no whitespace."""
+    if isinstance(body, QueryDict):
+        # No body at all parses to an empty QueryDict: the same request as an empty JSON object.
+        body = dict(body.lists())
+    if isinstance(body, Mapping):
+        body = {name: value for name, value in body.items() if name != BODY_FIELD}
+    canonical = json.dumps(
+        [method.upper(), path, query or [], body],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_json_default,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _json_default(value: object) -> str:
+    # The JSON parser reads numbers with a fraction as Decimal; their text is their identity.
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} cannot be part of a request fingerprint")

@@ -1,0 +1,95 @@
+"""Order statistics, computed from the read models and cached.
+
+The cache entry is dropped whenever the order summary projection applies an event (after its
+commit), and expires after ``OMS_STATS_CACHE_SECONDS`` in any case, so an answer is never older
+than that. Each answer says how fresh it is: the summary projection's checkpoint
+(``as_of_sequence``) and when it was computed (``generated_at``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Avg, Count, QuerySet
+
+from apps.events.models import ProjectionCheckpoint
+from apps.orders.models import DailyRevenue, OrderSummary
+from apps.orders.projections import STATS_CACHE_KEY, OrderSummaryProjection
+from apps.orders.state_machine import OrderState
+from shared import clock
+from shared.money import format_amount
+
+
+def order_statistics() -> dict[str, Any]:
+    """The statistics, from the cache when fresh enough."""
+    cached: dict[str, Any] | None = cache.get(STATS_CACHE_KEY)
+    if cached is not None:
+        return {**cached, "cached": True}
+    # Read the checkpoint first: the rows read after it are at least that fresh.
+    as_of = (
+        ProjectionCheckpoint.objects.filter(name=OrderSummaryProjection.name)
+        .values_list("last_sequence", flat=True)
+        .first()
+        or 0
+    )
+    stats = {
+        "as_of_sequence": as_of,
+        "generated_at": clock.now().isoformat(),
+        "max_age_seconds": settings.OMS_STATS_CACHE_SECONDS,
+        "orders_per_state": _orders_per_state(),
+        "revenue": _revenue(),
+        "time_to_payment": _duration_stats("ms_to_payment"),
+        "time_from_payment_to_delivery": _duration_stats("ms_payment_to_delivery"),
+    }
+    cache.set(STATS_CACHE_KEY, stats, timeout=settings.OMS_STATS_CACHE_SECONDS)
+    return {**stats, "cached": False}
+
+
+def _orders_per_state() -> dict[str, int]:
+    counts = {state.value: 0 for state in OrderState}
+    for row in OrderSummary.objects.values("state").annotate(n=Count("order_id")).order_by():
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+def _revenue() -> dict[str, Any]:
+    per_currency: dict[str, Decimal] = defaultdict(Decimal)
+    per_day: list[dict[str, Any]] = []
+    for row in DailyRevenue.objects.order_by("day", "currency"):
+        per_currency[row.currency] += row.amount
+        per_day.append(
+            {
+                "day": row.day.isoformat(),
+                "currency": row.currency,
+                "paid_orders": row.paid_orders,
+                "amount": format_amount(row.amount, row.currency),
+            }
+        )
+    return {
+        "per_currency": {
+            currency: format_amount(amount, currency)
+            for currency, amount in sorted(per_currency.items())
+        },
+        "per_day": per_day,
+    }
+
+
+def _duration_stats(column: str) -> dict[str, Any]:
+    """Count, mean and 95th percentile (nearest rank) of a duration column, in seconds."""
+    measured: QuerySet[OrderSummary] = OrderSummary.objects.filter(**{f"{column}__isnull": False})
+    summary = measured.aggregate(count=Count("order_id"), mean=Avg(column))
+    count = summary["count"]
+    if not count:
+        return {"count": 0, "mean_seconds": None, "p95_seconds": None}
+    rank = math.ceil(0.95 * count)  # nearest-rank definition: the smallest value ≥ 95% of values
+    p95 = measured.order_by(column).values_list(column, flat=True)[rank - 1]
+    return {
+        "count": count,
+        "mean_seconds": round(float(summary["mean"]) / 1000, 3),
+        "p95_seconds": round(p95 / 1000, 3),
+    }

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    name = "apps.payments"
+    label = "payments"
+    verbose_name = "Payments"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from apps.orders import summaries
+        from apps.payments.strategies import check_configuration
+        from apps.payments.summaries import payment_summaries
+
+        # A method accepted at order creation without a strategy would fail later, at payment.
+        check_configuration()
+        summaries.register("payment", payment_summaries)

@@ -1,0 +1,49 @@
+"""Errors of the payments domain (mapped to problem+json like every DomainError)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from shared.exceptions import DomainError, InvalidCommand, NotFound
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+    title = "The payment does not exist."
+
+
+class InvalidPaymentTransition(DomainError):
+    status = 409
+    code = "invalid_payment_transition"
+    title = "The payment cannot make this status change."
+
+    def __init__(self, current_status: str, target_status: str, allowed: Iterable[str]) -> None:
+        self.current_status = current_status
+        self.target_status = target_status
+        super().__init__(
+            f"A payment that is {current_status} cannot become {target_status}.",
+            current_status=current_status,
+            target_status=target_status,
+            allowed_statuses=sorted(allowed),
+        )
+
+
+class PaymentResultConflict(DomainError):
+    """The provider reports the opposite of what it reported before (success after a decline)."""
+
+    status = 409
+    code = "payment_result_conflict"
+    title = "The result contradicts the result already recorded for this payment."
+
+
+class PaymentStepNotSupported(InvalidCommand):
+    code = "payment_step_not_supported"
+    title = "The payment method has no such step."
+
+
+class PaymentResultNotExpected(DomainError):
+    """A provider result for a payment that is not waiting for one (or not for that one)."""
+
+    status = 409
+    code = "payment_result_not_expected"
+    title = "The payment is not waiting for this result."

@@ -1,0 +1,87 @@
+"""Helpers of the payments tests: orders, payments and deliveries through the real code."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from apps.events.models import Delivery, DeliveryStatus, StoredEvent
+from apps.events.runner import Outcome, run_delivery
+from apps.orders.commands import Actor, CancelOrder
+from apps.orders.models import Order
+from apps.orders.services import OrderService
+from apps.orders.tests.factories import create_order
+from apps.payments.models import Payment
+from apps.payments.services import PaymentService
+from shared import clock
+
+payments = PaymentService()
+SYSTEM = Actor.system()
+
+
+def submitted_order(customer: Any, method: str = "card", **extra: Any) -> tuple[Order, Payment]:
+    """A PENDING order whose payment the provider has (as after ``POST pay``)."""
+    order = create_order(customer, payment_method=method, **extra)
+    payment = payments.submit_payment(order_id=order.id, actor=Actor(user_id=customer.pk))
+    return order, payment
+
+
+def paid_order(customer: Any, method: str = "card") -> tuple[Order, Payment]:
+    order, payment = submitted_order(customer, method)
+    assert payment.provider_reference
+    if method == "wallet":
+        payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+    else:
+        payments.record_result(
+            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        )
+    return Order.objects.get(id=order.id), Payment.objects.get(id=payment.id)
+
+
+def cancel(order: Order, reason: str = "changed my mind") -> Order:
+    return OrderService().cancel_order(
+        CancelOrder(actor=Actor(user_id=order.customer_id), order_id=order.id, reason=reason)
+    )
+
+
+def state_of(order: Order) -> str:
+    return Order.objects.get(id=order.id).state
+
+
+def payment_of(order: Order) -> Payment:
+    return Payment.objects.get(order_id=order.id)
+
+
+def payment_event_types(order: Order) -> list[str]:
+    payment = payment_of(order)
+    return list(
+        StoredEvent.objects.filter(aggregate_id=payment.id)
+        .order_by("version")
+        .values_list("event_type", flat=True)
+    )
+
+
+def order_event(order: Order, event_type: str) -> StoredEvent:
+    return StoredEvent.objects.get(aggregate_id=order.id, event_type=event_type)
+
+
+def delivery_of(event_type: str, handler: str, aggregate_id: uuid.UUID) -> Delivery:
+    return Delivery.objects.get(
+        event__event_type=event_type, event__aggregate_id=aggregate_id, handler=handler
+    )
+
+
+def run(delivery: Delivery) -> Outcome:
+    return run_delivery(delivery.id)
+
+
+def redeliver(delivery: Delivery) -> Outcome:
+    """Deliver the same event to the same handler again, as at-least-once delivery may."""
+    Delivery.objects.filter(id=delivery.id).update(
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        succeeded_at=None,
+        next_attempt_at=clock.now() - timedelta(seconds=1),
+    )
+    return run_delivery(delivery.id)

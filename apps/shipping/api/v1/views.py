@@ -1,0 +1,89 @@
+"""Staff endpoints that move an order's shipment: ``ship`` and ``deliver``.
+
+Routed from ``core/urls.py`` under the orders prefix, because orders may not import shipping. They
+answer with the order, like the other order commands.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.idempotency.decorators import idempotent
+from apps.idempotency.keys import idempotency_key_of
+from apps.orders.api.v1.serializers import OrderOutputSerializer
+from apps.orders.api.v1.views import actor_of, expected_version_of, order_response
+from apps.orders.queries import get_order_for
+from apps.shipping.api.v1 import serializers as s
+from apps.shipping.services import ShippingService
+
+PROBLEM = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The order version the change is based on (as in the ETag); 409 if it moved on.",
+)
+STAFF_COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM}
+
+service = ShippingService()
+
+
+class OrderShipView(APIView):
+    permission_classes = (IsAdminUser,)
+
+    @idempotent
+    @extend_schema(
+        operation_id="orders_ship",
+        request=s.ShipOrderInputSerializer,
+        parameters=[IF_MATCH],
+        responses={200: OrderOutputSerializer, **STAFF_COMMAND_ERRORS},
+        summary="Hand a processing order to its shipment's carrier (staff); body optional",
+    )
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        get_order_for(request.user, order_id)
+        data = s.ShipOrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        order = service.ship(
+            order_id=order_id,
+            actor=actor_of(request),
+            tracking_number=body.get("tracking_number"),
+            carrier=body.get("carrier"),
+            idempotency_key=idempotency_key_of(request, body),
+            expected_version=expected_version_of(request),
+        )
+        return order_response(order.id, request)
+
+
+class OrderDeliverView(APIView):
+    permission_classes = (IsAdminUser,)
+
+    @idempotent
+    @extend_schema(
+        operation_id="orders_deliver",
+        request=s.DeliverOrderInputSerializer,
+        parameters=[IF_MATCH],
+        responses={200: OrderOutputSerializer, **STAFF_COMMAND_ERRORS},
+        summary="Mark a shipped order as delivered (staff)",
+    )
+    def post(self, request: Request, order_id: uuid.UUID) -> Response:
+        get_order_for(request.user, order_id)
+        data = s.DeliverOrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = service.record_delivered(
+            order_id=order_id,
+            actor=actor_of(request),
+            idempotency_key=idempotency_key_of(request, data.validated_data),
+            expected_version=expected_version_of(request),
+        )
+        return order_response(order.id, request)

@@ -1,0 +1,273 @@
+"""The shipping service: the one place where shipments change.
+
+Each public method is one transaction that locks the order's row first and then its shipment's
+(the same order as the order commands it calls). The order row is only locked and read here;
+orders change through :class:`OrderService`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from apps.events import store
+from apps.orders.commands import Actor, MarkDelivered, MarkShipped, StartProcessing
+from apps.orders.models import Order, OrderItem
+from apps.orders.repositories import lock_order
+from apps.orders.services import OrderService
+from apps.orders.state_machine import OrderState
+from apps.orders.state_machine import transition as order_transition
+from apps.shipping.carriers import carrier_client
+from apps.shipping.errors import ShipmentNotFound, TrackingNumberInUse
+from apps.shipping.events import (
+    ShipmentDelivered,
+    ShipmentEvent,
+    ShipmentRequested,
+    ShipmentShipped,
+)
+from apps.shipping.models import Shipment
+from apps.shipping.repositories import lock_shipment_of
+from apps.shipping.state_machine import ShipmentStatus, transition
+from apps.shipping.strategies import Parcel, strategy_for
+from shared import clock
+from shared.exceptions import ConcurrencyConflict, InvalidCommand
+from shared.ids import new_id
+from shared.money import Money
+
+# The order states in which a shipment may be requested: paid, or already taken in hand by staff.
+SHIPPABLE_STATES = frozenset({OrderState.PAID, OrderState.PROCESSING})
+
+
+class ShippingService:
+    """Requests, ships and delivers the shipment of an order."""
+
+    def __init__(self) -> None:
+        self.orders = OrderService()
+
+    def create_shipment(
+        self, *, order_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
+    ) -> Shipment | None:
+        """Request the paid order's shipment (rate and estimate from its strategy) and start
+        processing the order, together.
+
+        Safe to call twice: the second call finds the shipment and the order already processing
+        (and the database refuses a second shipment for one order even when two calls race).
+        Returns None for an order that was cancelled before its shipment was requested.
+        """
+        with transaction.atomic():
+            order = lock_order(order_id)
+            if order.state not in SHIPPABLE_STATES:
+                return Shipment.objects.filter(order_id=order_id).first()
+            shipment = lock_shipment_of(order_id) or self._create(order, actor, idempotency_key)
+            if order.state == OrderState.PAID:
+                self.orders.start_processing(
+                    StartProcessing(actor=actor, order_id=order_id, idempotency_key=idempotency_key)
+                )
+        return shipment
+
+    def ship(
+        self,
+        *,
+        order_id: uuid.UUID,
+        actor: Actor,
+        tracking_number: str | None = None,
+        carrier: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> Order:
+        """Hand the processing order to its shipment's carrier (staff).
+
+        Without a ``tracking_number`` the carrier client books the pickup and issues one.
+        """
+        with transaction.atomic():
+            order = lock_order(order_id)
+            order_transition(order.state, OrderState.SHIPPED)  # 409 unless PROCESSING
+            # A processing order has its shipment once the OrderPaid handler ran; when it is
+            # still behind (a busy worker), the shipment is requested here, idempotently.
+            shipment = lock_shipment_of(order_id) or self._create(order, actor, idempotency_key)
+            tracking = tracking_number or carrier_client().book_pickup(
+                shipment_id=shipment.id,
+                carrier=shipment.carrier,
+                service_level=shipment.service_level,
+            )
+            return self.record_shipped(
+                order_id=order_id,
+                carrier=carrier or shipment.carrier,
+                tracking_number=tracking,
+                actor=actor,
+                idempotency_key=idempotency_key,
+                expected_version=expected_version,
+            )
+
+    def record_shipped(
+        self,
+        *,
+        order_id: uuid.UUID,
+        carrier: str,
+        tracking_number: str,
+        actor: Actor,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> Order:
+        """The carrier took the parcel: the shipment is shipped and the order SHIPPED."""
+        with transaction.atomic():
+            order = lock_order(order_id)
+            order_transition(order.state, OrderState.SHIPPED)
+            shipment = self._locked(order_id)
+            if carrier != shipment.carrier:
+                raise InvalidCommand(
+                    f"The shipment goes with {shipment.carrier}, not {carrier}.",
+                    field="carrier",
+                    expected=shipment.carrier,
+                )
+            try:
+                with transaction.atomic():
+                    self._change(
+                        shipment,
+                        ShipmentStatus.SHIPPED,
+                        ShipmentShipped(
+                            aggregate_id=shipment.id,
+                            order_id=order_id,
+                            carrier=carrier,
+                            tracking_number=tracking_number,
+                        ),
+                        actor=actor,
+                        idempotency_key=idempotency_key,
+                        tracking_number=tracking_number,
+                        shipped_at=clock.now(),
+                    )
+            except IntegrityError as exc:
+                raise TrackingNumberInUse(
+                    f"{carrier} tracking number {tracking_number} is already in use.",
+                    tracking_number=tracking_number,
+                ) from exc
+            return self.orders.mark_shipped(
+                MarkShipped(
+                    actor=actor,
+                    order_id=order_id,
+                    carrier=carrier,
+                    tracking_number=tracking_number,
+                    idempotency_key=idempotency_key,
+                    expected_version=expected_version,
+                )
+            )
+
+    def record_delivered(
+        self,
+        *,
+        order_id: uuid.UUID,
+        actor: Actor,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+    ) -> Order:
+        """The parcel arrived: the shipment is delivered and the order DELIVERED."""
+        with transaction.atomic():
+            order = lock_order(order_id)
+            order_transition(order.state, OrderState.DELIVERED)  # 409 unless SHIPPED
+            shipment = self._locked(order_id)
+            self._change(
+                shipment,
+                ShipmentStatus.DELIVERED,
+                ShipmentDelivered(aggregate_id=shipment.id, order_id=order_id),
+                actor=actor,
+                idempotency_key=idempotency_key,
+                delivered_at=clock.now(),
+            )
+            return self.orders.mark_delivered(
+                MarkDelivered(
+                    actor=actor,
+                    order_id=order_id,
+                    idempotency_key=idempotency_key,
+                    expected_version=expected_version,
+                )
+            )
+
+    # --- internals ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _locked(order_id: uuid.UUID) -> Shipment:
+        shipment = lock_shipment_of(order_id)
+        if shipment is None:
+            raise ShipmentNotFound(f"Order {order_id} has no shipment.", order_id=str(order_id))
+        return shipment
+
+    @staticmethod
+    def _create(order: Order, actor: Actor, idempotency_key: str | None) -> Shipment:
+        units = OrderItem.objects.filter(order_id=order.id).aggregate(units=Sum("quantity"))
+        parcel = Parcel(
+            item_count=int(units["units"] or 0),
+            order_total=Money.of(order.total, order.currency),
+        )
+        moment = clock.now()
+        quote = strategy_for(order.shipping_method).quote(parcel, ship_date=moment.date())
+        shipment = Shipment(
+            id=new_id(),
+            order_id=order.id,
+            carrier=quote.carrier,
+            service_level=quote.service_level,
+            rate=quote.rate.amount,
+            currency=quote.rate.currency,
+            status=ShipmentStatus.REQUESTED,
+            estimated_delivery=quote.estimated_delivery,
+            version=1,
+            created_at=moment,
+            updated_at=moment,
+        )
+        try:
+            with transaction.atomic():
+                shipment.save(force_insert=True)
+        except IntegrityError:
+            # The order already has its shipment (order_id is unique): a twin run won.
+            return Shipment.objects.get(order_id=order.id)
+        store.append(
+            [
+                ShipmentRequested(
+                    aggregate_id=shipment.id,
+                    order_id=order.id,
+                    carrier=quote.carrier,
+                    service_level=quote.service_level,
+                    rate=quote.rate.amount,
+                    currency=quote.rate.currency,
+                    estimated_delivery=quote.estimated_delivery,
+                )
+            ],
+            expected_version=0,
+            user_id=actor.user_id,
+            idempotency_key=idempotency_key,
+        )
+        return shipment
+
+    @staticmethod
+    def _change(
+        shipment: Shipment,
+        target: ShipmentStatus,
+        event: ShipmentEvent,
+        *,
+        actor: Actor,
+        idempotency_key: str | None,
+        **fields: Any,
+    ) -> None:
+        """Move ``shipment`` to ``target``, guarded by the version read, and append ``event``."""
+        status = transition(shipment.status, target)
+        previous = shipment.version
+        values: dict[str, Any] = {
+            "status": status,
+            "version": previous + 1,
+            "updated_at": clock.now(),
+            **fields,
+        }
+        if Shipment.objects.filter(id=shipment.id, version=previous).update(**values) != 1:
+            raise ConcurrencyConflict(
+                f"Shipment {shipment.id} was changed concurrently.", shipment_id=str(shipment.id)
+            )
+        for name, value in values.items():
+            setattr(shipment, name, value)
+        store.append(
+            [event],
+            expected_version=previous,
+            user_id=actor.user_id,
+            idempotency_key=idempotency_key,
+        )
