@@ -224,3 +224,29 @@ def test_stats_are_for_staff(
 ) -> None:
     client: Callable[..., Any] = request.getfixturevalue(client_name)
     assert client.get("/api/v1/orders/stats/").status_code == status_code  # type: ignore[attr-defined]
+
+
+def test_stats_are_cached_in_redis_when_configured(
+    settings: Any, staff_client: Any, customer: Any
+) -> None:
+    from django.core.cache import cache
+
+    from scripts.services import require_services, tcp_reachable
+
+    url = "redis://127.0.0.1:6379/13"
+    if problem := tcp_reachable(url, 6379):
+        if require_services():
+            pytest.fail(f"Redis is required (OMS_REQUIRE_SERVICES=1): {problem}")
+        pytest.skip(f"needs Redis: {problem}")
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    }
+    cache.clear()
+    create_order(customer)
+    first = staff_client.get("/api/v1/orders/stats/").json()
+    assert first["cached"] is False
+    assert cache.get("orders:stats:v1")["as_of_sequence"] == first["as_of_sequence"]
+    assert staff_client.get("/api/v1/orders/stats/").json()["cached"] is True
+    move_to(create_order(customer), OrderState.CANCELLED)  # applying events drops the entry
+    assert staff_client.get("/api/v1/orders/stats/").json()["orders_per_state"]["CANCELLED"] == 1
+    cache.clear()

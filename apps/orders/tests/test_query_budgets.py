@@ -1,4 +1,9 @@
-"""Query counts do not grow with the number of items or orders."""
+"""Query counts do not grow with the number of items or orders.
+
+Commits are real here, so a create's count includes what runs after it in the same request with
+the inline backend: the payment request, the projections and their outbox bookkeeping. The list's
+budget is asserted in test_read_api.py.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from rest_framework.test import APIClient
 
 from apps.orders.tests.factories import create_order
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def body(items: int) -> dict[str, Any]:
@@ -35,25 +40,14 @@ def test_creating_an_order_costs_the_same_with_1_and_with_50_items(
     customer_client: APIClient,
 ) -> None:
     post = customer_client.post
-    # The first request authenticates and warms nothing up that later ones would not pay for.
+    # The very first order creates the projections' checkpoint rows; measure the steady state.
+    post("/api/v1/orders/", body(1), format="json")
     one = queries_for(lambda: post("/api/v1/orders/", body(1), format="json"))
     fifty = queries_for(lambda: post("/api/v1/orders/", body(50), format="json"))
     assert one == fifty
-    assert fifty <= 16
-
-
-def test_a_page_of_50_orders_costs_the_same_as_a_page_of_5(
-    customer_client: APIClient, customer: Any
-) -> None:
-    for _ in range(5):
-        create_order(customer, items=3)
-    small = queries_for(lambda: customer_client.get("/api/v1/orders/?page_size=50"))
-    for _ in range(45):
-        create_order(customer, items=7)
-    full = queries_for(lambda: customer_client.get("/api/v1/orders/?page_size=50"))
-    assert small == full
-    # + one query per summary provider (payment, shipment) for the whole page.
-    assert full <= 6
+    # Request, then three inline deliveries (payment request, two projections) and the summary
+    # update that the payment request causes; none of them depends on the number of items.
+    assert fifty <= 61, fifty
 
 
 def test_order_detail_costs_the_same_with_1_and_with_40_items(
