@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.payments",
     "apps.shipping",
+    "apps.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -174,6 +175,11 @@ OMS_DELIVERY_RETRY_BASE_SECONDS = env_float("OMS_DELIVERY_RETRY_BASE_SECONDS", 2
 OMS_DELIVERY_RETRY_CAP_SECONDS = env_float("OMS_DELIVERY_RETRY_CAP_SECONDS", 300.0)
 # A pending delivery older than this was lost between commit and dispatch: the sweeper takes it.
 OMS_SWEEPER_GRACE_SECONDS = env_float("OMS_SWEEPER_GRACE_SECONDS", 30.0)
+# A handler may defer an event that came before the one it depends on (out-of-order delivery);
+# after this long the deferral counts as a failure.
+OMS_DELIVERY_MAX_DEFER_SECONDS = env_float("OMS_DELIVERY_MAX_DEFER_SECONDS", 600.0)
+# After the sweeper hands a delivery to the broker it waits this long before sending it again.
+OMS_SWEEPER_LEASE_SECONDS = env_float("OMS_SWEEPER_LEASE_SECONDS", 60.0)
 OMS_WORKER_INTERVAL_SECONDS = env_float("OMS_WORKER_INTERVAL_SECONDS", 1.0)
 # Celery retries due within this many seconds are sent with a countdown; later ones wait in the
 # database for the sweeper (kept well below Redis' visibility timeout).
@@ -234,6 +240,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO: the provider simulator would flood the worker's output.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # --- Payment and shipping methods offered at order creation -----------------------------------
@@ -263,6 +271,39 @@ OMS_SHIPPING_STRATEGIES = {
 OMS_SHIPPING_METHODS = env_list("OMS_SHIPPING_METHODS", list(OMS_SHIPPING_STRATEGIES))
 # The client of the carriers (simulated): books the pickup and issues the tracking number.
 OMS_CARRIER_CLIENT = os.environ.get("OMS_CARRIER_CLIENT", "apps.shipping.carriers.SimulatedCarrier")
+
+# --- Webhooks and the provider simulator --------------------------------------------------------
+# Standard Webhooks secrets per provider (``whsec_<base64>``), comma-separated: every listed secret
+# is accepted, and the simulator signs with the first. Rotate without downtime: add the new secret,
+# switch the sender to it, remove the old one. The development defaults are public, so they apply
+# only while DEBUG is on; in production a provider without a secret has every webhook rejected.
+_DEV_WEBHOOK_SECRETS = {
+    "payment": "whsec_b21zLWRldmVsb3BtZW50LW9ubHktcGF5bWVudC13ZWJob29rLXNlY3JldCE=",
+    "shipping": "whsec_b21zLWRldmVsb3BtZW50LW9ubHktc2hpcHBpbmctd2ViaG9vay1zZWNyZXQ=",
+}
+OMS_WEBHOOK_SECRETS = {
+    provider: env_list(f"OMS_WEBHOOK_SECRETS_{provider.upper()}", [secret] if DEBUG else [])
+    for provider, secret in _DEV_WEBHOOK_SECRETS.items()
+}
+# The simulated payment provider and carrier call the service back with signed webhooks.
+OMS_SIMULATOR_ENABLED = env_bool("OMS_SIMULATOR_ENABLED", DEBUG)
+OMS_SIMULATOR_BASE_URL = os.environ.get("OMS_SIMULATOR_BASE_URL", "http://127.0.0.1:8000")
+OMS_SIMULATOR_MIN_DELAY_SECONDS = env_float("OMS_SIMULATOR_MIN_DELAY_SECONDS", 1.0)
+OMS_SIMULATOR_MAX_DELAY_SECONDS = env_float("OMS_SIMULATOR_MAX_DELAY_SECONDS", 3.0)
+OMS_SIMULATOR_APPROVAL_RATE = env_float("OMS_SIMULATOR_APPROVAL_RATE", 0.9)
+OMS_SIMULATOR_DUPLICATE_RATE = env_float("OMS_SIMULATOR_DUPLICATE_RATE", 0.1)
+OMS_SIMULATOR_REORDER_RATE = env_float("OMS_SIMULATOR_REORDER_RATE", 0.1)
+OMS_SIMULATOR_SEED = os.environ.get("OMS_SIMULATOR_SEED", "oms")
+OMS_SIMULATOR_INTERVAL_SECONDS = env_float("OMS_SIMULATOR_INTERVAL_SECONDS", 1.0)
+OMS_SIMULATOR_RETRY_SECONDS = env_float("OMS_SIMULATOR_RETRY_SECONDS", 2.0)
+OMS_SIMULATOR_MAX_ATTEMPTS = env_int("OMS_SIMULATOR_MAX_ATTEMPTS", 8)
+OMS_SIMULATOR_SEND_CONCURRENCY = env_int("OMS_SIMULATOR_SEND_CONCURRENCY", 4)
+OMS_SIMULATOR_HTTP_TIMEOUT_SECONDS = env_float("OMS_SIMULATOR_HTTP_TIMEOUT_SECONDS", 10.0)
+if OMS_SIMULATOR_ENABLED:
+    CELERY_BEAT_SCHEDULE["send-simulated-webhooks"] = {
+        "task": "webhooks.send_simulated_webhooks",
+        "schedule": OMS_SIMULATOR_INTERVAL_SECONDS,
+    }
 
 # --- Read side ----------------------------------------------------------------------------------
 # Upper bound on the age of cached statistics (events also drop the cache as they are applied).

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,16 +21,27 @@ def main() -> int:
         f"  Swagger UI  {base}/api/docs/\n"
         f"  OpenAPI     {base}/api/schema/\n"
         f"  Admin       {base}/admin/\n"
+        f"  Webhooks    {base}/api/v1/webhooks/payment/ and /shipping/ "
+        "(the simulated provider and carrier call them)\n"
         "Stop with Ctrl-C.\n",
         flush=True,
     )
     # SIGTERM (from a supervisor or `kill`) stops both children too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     manage = [sys.executable, str(ROOT / "manage.py")]
-    worker = subprocess.Popen([*manage, "worker"], cwd=ROOT)
-    server = subprocess.Popen([*manage, "runserver", ADDRESS, "--noreload"], cwd=ROOT)
+    # The simulated payment provider and carrier answer by webhook: their handlers run in the
+    # server (inline delivery) and their sender in the worker, which calls this server back.
+    env = {"OMS_SIMULATOR_ENABLED": "1", "OMS_SIMULATOR_BASE_URL": base, **os.environ}
+    worker = subprocess.Popen([*manage, "worker"], cwd=ROOT, env=env)
+    server = subprocess.Popen([*manage, "runserver", ADDRESS, "--noreload"], cwd=ROOT, env=env)
     try:
-        return server.wait()
+        # Stop everything when either child ends: a server without its worker would silently
+        # stop retrying deliveries and sending the simulator's webhooks.
+        while server.poll() is None and worker.poll() is None:
+            time.sleep(0.5)
+        if worker.poll() is not None:
+            print("the worker stopped; stopping the server", flush=True)
+        return server.returncode or worker.returncode or 0
     except KeyboardInterrupt:
         return 0
     finally:

@@ -1,4 +1,5 @@
-"""Who may import whom: payments and shipping know nothing of each other; orders neither.
+"""Who may import whom (DESIGN §3): events and shared know no app; payments and shipping know
+nothing of each other; orders neither; only the webhooks adapter knows the providers' apps.
 
 Read from the source with ``ast``, so a lazy import inside a function or a dotted path handed to
 ``import_string`` counts as much as an import at the top of a module.
@@ -14,9 +15,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN = {
-    "apps.payments": ("apps.shipping",),
-    "apps.shipping": ("apps.payments",),
-    "apps.orders": ("apps.payments", "apps.shipping"),
+    # The event machinery is reusable: it knows no domain and no other app.
+    "apps.events": (
+        "apps.orders",
+        "apps.payments",
+        "apps.shipping",
+        "apps.webhooks",
+        "apps.idempotency",
+    ),
+    "apps.idempotency": ("apps.orders", "apps.payments", "apps.shipping", "apps.webhooks"),
+    "apps.payments": ("apps.shipping", "apps.webhooks"),
+    "apps.shipping": ("apps.payments", "apps.webhooks"),
+    "apps.orders": ("apps.payments", "apps.shipping", "apps.webhooks"),
+    "shared": ("apps",),
 }
 
 

@@ -33,13 +33,19 @@ class DeliveryBackend(Protocol):
 
 
 class InlineBackend:
-    """Run deliveries in this process, one after the other."""
+    """Run deliveries in this process, one after the other, in one transaction.
+
+    Each handler still runs in its own savepoint with its own success or failure mark; sharing
+    the commit saves one durable commit per delivery. The events they append are dispatched when
+    that transaction commits.
+    """
 
     def dispatch(self, delivery_ids: Sequence[int]) -> None:
         from apps.events.runner import run_delivery
 
-        for delivery_id in delivery_ids:
-            run_delivery(delivery_id)
+        with transaction.atomic():
+            for delivery_id in delivery_ids:
+                run_delivery(delivery_id)
 
     def schedule_retry(self, delivery_id: int, at: datetime) -> None:
         """Nothing to do: the worker's sweeper runs the retry when it is due."""
@@ -60,6 +66,8 @@ class CeleryBackend:
         countdown = max(0.0, (at - clock.now()).total_seconds())
         if countdown <= settings.OMS_CELERY_MAX_COUNTDOWN_SECONDS:
             run_delivery_task.apply_async(args=(delivery_id,), countdown=countdown)
+            # The task is in the broker until ``at``: the sweeper's lease starts from then.
+            Delivery.objects.filter(id=delivery_id).update(dispatched_at=at)
 
 
 _BACKENDS: dict[str, type[InlineBackend] | type[CeleryBackend]] = {
@@ -93,7 +101,9 @@ def dispatch_on_commit(delivery_ids: Sequence[int]) -> None:
     transaction.on_commit(dispatch)
 
 
-def due_delivery_ids(limit: int = 500, now: datetime | None = None) -> list[int]:
+def due_delivery_ids(
+    limit: int = 500, now: datetime | None = None, *, not_dispatched_since: datetime | None = None
+) -> list[int]:
     """Deliveries that should have run by now.
 
     Retries are due at their ``next_attempt_at``. Pending deliveries are normally run right after
@@ -105,6 +115,8 @@ def due_delivery_ids(limit: int = 500, now: datetime | None = None) -> list[int]
     due = Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=moment) | Q(
         status=DeliveryStatus.PENDING, next_attempt_at__lte=moment - grace
     )
+    if not_dispatched_since is not None:
+        due &= Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=not_dispatched_since)
     return list(
         Delivery.objects.filter(due)
         .order_by("next_attempt_at")
@@ -113,8 +125,15 @@ def due_delivery_ids(limit: int = 500, now: datetime | None = None) -> list[int]
 
 
 def sweep(limit: int = 500, now: datetime | None = None) -> int:
-    """Hand every due delivery to the backend; returns how many were handed over."""
-    ids = due_delivery_ids(limit, now)
+    """Hand every due delivery to the backend; returns how many were handed over.
+
+    A delivery handed over less than ``OMS_SWEEPER_LEASE_SECONDS`` ago is still on its way (in
+    the broker's queue behind others) and is not sent again until the lease has passed.
+    """
+    moment = now or clock.now()
+    lease = timedelta(seconds=settings.OMS_SWEEPER_LEASE_SECONDS)
+    ids = due_delivery_ids(limit, moment, not_dispatched_since=moment - lease)
     if ids:
+        Delivery.objects.filter(id__in=ids).update(dispatched_at=moment)
         backend().dispatch(ids)
     return len(ids)

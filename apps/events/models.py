@@ -94,6 +94,9 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField()
     succeeded_at = models.DateTimeField(null=True, blank=True)
     dead_at = models.DateTimeField(null=True, blank=True)
+    # When a task for it was last handed to the broker: the sweeper does not send it again until
+    # a lease has passed, so a backlog does not fill the queue with copies of the same work.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("id",)
@@ -138,15 +141,6 @@ class Delivery(models.Model):
         self.status = DeliveryStatus.DEAD
         self.dead_at = at
         self.updated_at = at
-
-    def revive(self) -> None:
-        """Make a dead delivery runnable now, with a fresh retry budget."""
-        moment = clock.now()
-        self.status = DeliveryStatus.PENDING
-        self.attempts = 0
-        self.dead_at = None
-        self.next_attempt_at = moment
-        self.updated_at = moment
 
     @staticmethod
     def new(event_sequence: int, handler: str, at: datetime) -> Delivery:

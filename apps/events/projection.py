@@ -15,7 +15,6 @@ from typing import ClassVar, TypeVar
 
 from django.db import transaction
 from django.db.models import Max
-from django.db.models.functions import Greatest
 
 from apps.events.base import EventEnvelope
 from apps.events.models import Delivery, DeliveryStatus, ProjectionCheckpoint, StoredEvent
@@ -69,21 +68,32 @@ class _ProjectionHandler:
 
 
 def apply_and_checkpoint(target: Projection, event: EventEnvelope) -> None:
-    with transaction.atomic():
+    """Apply one event and advance the checkpoint, in one transaction.
+
+    The checkpoint row is locked before the projection's rows, in the same order as
+    :func:`rebuild`, so a live delivery and a rebuild wait for each other instead of deadlocking.
+    It also means one projection applies one event at a time, whatever the number of workers.
+    """
+    # Inside a delivery the runner already gave the handler a savepoint: no second one.
+    with transaction.atomic(savepoint=False):
+        checkpoint = lock_checkpoint(target.name)
         target.apply(event)
-        advance_checkpoint(target.name, event.sequence)
+        if event.sequence > checkpoint.last_sequence:
+            ProjectionCheckpoint.objects.filter(name=target.name).update(
+                last_sequence=event.sequence, updated_at=clock.now()
+            )
 
 
-def advance_checkpoint(name: str, sequence: int) -> None:
-    moment = clock.now()
-    rows = ProjectionCheckpoint.objects.filter(name=name)
-    if rows.update(last_sequence=Greatest("last_sequence", sequence), updated_at=moment):
-        return
-    _, created = ProjectionCheckpoint.objects.get_or_create(
-        name=name, defaults={"last_sequence": sequence, "updated_at": moment}
-    )
-    if not created:  # another transaction created it in between
-        rows.update(last_sequence=Greatest("last_sequence", sequence), updated_at=moment)
+def lock_checkpoint(name: str) -> ProjectionCheckpoint:
+    """The projection's checkpoint row, created at 0 if missing, locked until commit."""
+    locked = ProjectionCheckpoint.objects.select_for_update()
+    checkpoint = locked.filter(name=name).first()
+    if checkpoint is None:
+        ProjectionCheckpoint.objects.get_or_create(
+            name=name, defaults={"last_sequence": 0, "updated_at": clock.now()}
+        )
+        checkpoint = locked.get(name=name)
+    return checkpoint
 
 
 def registered() -> dict[str, type[Projection]]:
@@ -120,16 +130,15 @@ def rebuild(
 ) -> int:
     """Empty the projection and replay the log into it; returns the number of events applied.
 
-    Runs in one transaction, so readers see the old rows until the new ones are complete.
-    Deliveries that arrive meanwhile wait for the lock and then find their event applied.
+    Runs in one transaction, so readers see the old rows until the new ones are complete. Live
+    deliveries of this projection wait on the checkpoint lock meanwhile and, once it is released,
+    find their event already applied (applying twice changes nothing).
     """
     target = get(name)()
     total = StoredEvent.objects.filter(event_type__in=target.event_types).count()
     applied = 0
     with transaction.atomic():
-        checkpoint, _ = ProjectionCheckpoint.objects.select_for_update().get_or_create(
-            name=name, defaults={"last_sequence": 0, "updated_at": clock.now()}
-        )
+        checkpoint = lock_checkpoint(name)
         target.reset()
         last = 0
         for batch in events_for(target, batch_size):

@@ -15,8 +15,9 @@ class RetryPolicy:
     """After the n-th failed attempt, wait about ``base * 2**(n-1)`` (capped) before retrying.
 
     Jitter is "equal jitter": the wait is drawn from ``[d/2, d]``. That spreads retries of many
-    deliveries that failed together (a database blip) while keeping each next wait at least as
-    long as the previous one. After ``max_retries`` retries have failed the delivery is dead.
+    deliveries that failed together (a database blip), and below the cap each next wait is at
+    least as long as the previous one (at the cap they vary within ``[cap/2, cap]``). After
+    ``max_retries`` retries have failed the delivery is dead.
     """
 
     max_retries: int = 3

@@ -14,7 +14,9 @@ import enum
 import logging
 import traceback
 import uuid
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from apps.events.context import caused_by
@@ -24,6 +26,19 @@ from apps.events.retry import current_policy
 from shared import clock
 
 logger = logging.getLogger(__name__)
+
+
+class DeferDelivery(Exception):
+    """Raised by a handler whose event arrived before the one it depends on.
+
+    The runner tries again after ``retry_in_seconds`` without counting an attempt, for up to
+    ``OMS_DELIVERY_MAX_DEFER_SECONDS`` after the delivery was created; after that it is an
+    ordinary failure, retried and finally dead.
+    """
+
+    def __init__(self, message: str, retry_in_seconds: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_in_seconds = retry_in_seconds
 
 
 class Outcome(enum.StrEnum):
@@ -43,27 +58,51 @@ def _claim(delivery_id: int) -> Delivery | None:
 def run_delivery(delivery_id: int, *, manual: bool = False) -> Outcome:
     """Run one delivery now if it is runnable.
 
-    ``manual`` is an operator's retry of a dead delivery: it runs once whatever the status (except
-    succeeded), and a failure leaves it dead with the new error instead of scheduling more retries.
+    ``manual`` is an operator's retry of a dead delivery: it runs a dead delivery once more, and a
+    failure leaves it dead with the new error instead of scheduling more retries. A delivery that
+    is not dead is left to the normal schedule (an operator cannot spend its retry budget).
     """
     with transaction.atomic():
         delivery = _claim(delivery_id)
-        if delivery is None or delivery.status == DeliveryStatus.SUCCEEDED:
+        if delivery is None:
             return Outcome.SKIPPED
-        if not manual and (
-            delivery.status not in RUNNABLE_STATUSES or delivery.next_attempt_at > clock.now()
-        ):
+        if manual:
+            if delivery.status != DeliveryStatus.DEAD:
+                return Outcome.SKIPPED
+        elif delivery.status not in RUNNABLE_STATUSES or delivery.next_attempt_at > clock.now():
             return Outcome.SKIPPED
         envelope = delivery.event.envelope()
         try:
             handler = registry.create(delivery.handler)
             with transaction.atomic(), caused_by(envelope.event_id, _uuid(envelope.correlation_id)):
                 handler.handle(envelope)
+        except DeferDelivery as exc:
+            if not manual and not _deferred_too_long(delivery):
+                return _defer(delivery, exc)
+            return _record_failure(delivery, exc, manual=manual)
         except Exception as exc:
             return _record_failure(delivery, exc, manual=manual)
         delivery.mark_succeeded()
         delivery.save()
     return Outcome.SUCCEEDED
+
+
+def _deferred_too_long(delivery: Delivery) -> bool:
+    limit = timedelta(seconds=settings.OMS_DELIVERY_MAX_DEFER_SECONDS)
+    return clock.now() - delivery.created_at > limit
+
+
+def _defer(delivery: Delivery, exc: DeferDelivery) -> Outcome:
+    """Try again soon without spending an attempt: the event came before what it depends on."""
+    moment = clock.now()
+    delivery.status = DeliveryStatus.RETRYING
+    delivery.next_attempt_at = moment + timedelta(seconds=exc.retry_in_seconds)
+    delivery.last_error = f"deferred: {exc}"[:2000]
+    delivery.updated_at = moment
+    delivery.save()
+    delivery_id, at = delivery.id, delivery.next_attempt_at
+    transaction.on_commit(lambda: _schedule_retry(delivery_id, at))
+    return Outcome.FAILED
 
 
 def _record_failure(delivery: Delivery, exc: Exception, *, manual: bool) -> Outcome:
@@ -84,13 +123,21 @@ def _record_failure(delivery: Delivery, exc: Exception, *, manual: bool) -> Outc
     )
     if delivery.status == DeliveryStatus.DEAD:
         return Outcome.DEAD
-    from apps.events.dispatcher import backend
-
     # The backend may want to enqueue the retry (Celery with a short countdown); after commit,
     # so that the retry never sees the row before this failure is recorded.
     delivery_id, moment = delivery.id, delivery.next_attempt_at
-    transaction.on_commit(lambda: backend().schedule_retry(delivery_id, moment))
+    transaction.on_commit(lambda: _schedule_retry(delivery_id, moment))
     return Outcome.FAILED
+
+
+def _schedule_retry(delivery_id: int, at: datetime) -> None:
+    from apps.events.dispatcher import backend
+
+    try:
+        backend().schedule_retry(delivery_id, at)
+    except Exception:
+        # The retry is recorded in the row; the sweeper runs it if the broker cannot take it.
+        logger.exception("could not schedule the retry of delivery %s", delivery_id)
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

@@ -9,7 +9,7 @@ delivers nothing, and a committed one loses nothing even if the process dies bef
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -69,8 +69,9 @@ def append(
             )
         )
     try:
-        # A savepoint so that a lost race leaves the caller's transaction usable for the rollback.
-        with transaction.atomic():
+        # No savepoint (a round trip each way): a lost race aborts the whole command anyway, and
+        # Django marks the caller's transaction for rollback so nobody can carry on in it.
+        with transaction.atomic(savepoint=False):
             stored = StoredEvent.objects.bulk_create(rows)
     except IntegrityError as exc:
         aggregate_type, aggregate_id = next(iter(aggregate))
@@ -89,10 +90,3 @@ def append(
         created = Delivery.objects.bulk_create(deliveries)
         dispatch_on_commit([d.id for d in created])
     return stored
-
-
-def events_of(aggregate_type: str, aggregate_id: uuid.UUID) -> Iterable[StoredEvent]:
-    """The events of one aggregate, oldest first."""
-    return StoredEvent.objects.filter(
-        aggregate_type=aggregate_type, aggregate_id=aggregate_id
-    ).order_by("version")

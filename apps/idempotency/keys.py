@@ -26,25 +26,34 @@ BODY_FIELD = "idempotency_key"
 def idempotency_key_of(request: Request, body: Mapping[str, Any] | None = None) -> str | None:
     """The request's key, from the header or the body field (``body``, else the parsed body).
 
-    A key that is empty, not a string or longer than 255 characters is a 400, and so is a request
-    carrying two different keys.
+    A key that is empty, not a string, longer than 255 characters or made of anything but
+    printable ASCII is a 400, and so is a request carrying two different keys.
     """
     header = request.headers.get(HEADER)
     source = request.data if body is None else body
     field = source.get(BODY_FIELD) if isinstance(source, Mapping) else None
     if header is not None and not _is_valid_key(header):
-        raise ValidationError({HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters."]})
+        raise ValidationError({HEADER: [KEY_RULE]})
     if field is not None and not _is_valid_key(field):
-        raise ValidationError(
-            {BODY_FIELD: [f"Must be a string of 1 to {MAX_KEY_LENGTH} characters."]}
-        )
+        raise ValidationError({BODY_FIELD: [KEY_RULE]})
     if header and field and header != field:
         raise ValidationError({BODY_FIELD: [f"Differs from the {HEADER} header; send one key."]})
     return header or field or None
 
 
+KEY_RULE = f"Must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, not only spaces."
+
+
 def _is_valid_key(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_KEY_LENGTH
+    # The header is a structured-field string: printable ASCII. Holding the body field to the
+    # same rule keeps NUL bytes and control characters out of the database and the logs, and a
+    # key that is all blanks would be trimmed to nothing by one side and not the other.
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_KEY_LENGTH
+        and value.strip() == value
+        and all(" " <= char <= "~" for char in value)
+    )
 
 
 def owner_of(request: Request) -> str | None:
@@ -88,7 +97,9 @@ def request_fingerprint(
         ensure_ascii=False,
         default=_json_default,
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a lone surrogate in a JSON string is valid JSON; the serializer rejects it
+    # later with a 400, and the fingerprint must not fail on it first.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _json_default(value: object) -> str:

@@ -23,6 +23,7 @@ from django.db.models import F
 
 from apps.events.base import EventEnvelope
 from apps.events.projection import Projection, projection
+from apps.events.runner import DeferDelivery
 from apps.orders.events import (
     ORDER_AGGREGATE,
     TRANSITION_EVENT_TYPES,
@@ -65,8 +66,8 @@ MILESTONES: dict[str, str] = {
 }
 
 
-class ProjectionNotReady(RuntimeError):
-    """An event arrived before the one that creates its row; the delivery is retried later."""
+class ProjectionNotReady(DeferDelivery):
+    """An event arrived before the one that creates its row; the delivery is deferred."""
 
 
 def _milliseconds(start: datetime, end: datetime) -> int:

@@ -7,7 +7,7 @@ import uuid
 from django.db import connection
 
 from apps.orders.models import Order
-from shared.exceptions import ConcurrencyConflict, OrderNotFound
+from shared.exceptions import OrderNotFound
 
 
 def lock_order(order_id: uuid.UUID) -> Order:
@@ -19,14 +19,3 @@ def lock_order(order_id: uuid.UUID) -> Order:
     if order is None:
         raise OrderNotFound(f"Order {order_id} does not exist.", order_id=str(order_id))
     return order
-
-
-def save_transition(order: Order, previous_version: int) -> None:
-    """Write the changed state, guarded by the version read, so no change is ever overwritten."""
-    updated = Order.objects.filter(id=order.id, version=previous_version).update(
-        state=order.state, version=order.version, updated_at=order.updated_at
-    )
-    if updated != 1:
-        raise ConcurrencyConflict(
-            f"Order {order.id} was changed concurrently.", order_id=str(order.id)
-        )

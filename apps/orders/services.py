@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.events import store
+from apps.events.versioned import save_change
 from apps.orders import repositories
 from apps.orders.commands import (
     CancelOrder,
@@ -42,6 +43,7 @@ from shared.ids import new_id
 from shared.money import Money, validate_currency
 
 MAX_ITEMS_PER_ORDER = 100
+MAX_QUANTITY_PER_ITEM = 1_000_000
 
 
 class OrderService:
@@ -57,8 +59,10 @@ class OrderService:
         lines: list[OrderLine] = []
         total = Money.zero(currency)
         for line in command.items:
-            if line.quantity <= 0:
-                raise InvalidCommand(f"Item {line.sku}: quantity must be positive.")
+            if not 0 < line.quantity <= MAX_QUANTITY_PER_ITEM:
+                raise InvalidCommand(
+                    f"Item {line.sku}: quantity must be between 1 and {MAX_QUANTITY_PER_ITEM}."
+                )
             price = Money.of(line.unit_price, currency)
             if price.amount < 0:
                 raise InvalidCommand(f"Item {line.sku}: unit price must not be negative.")
@@ -192,16 +196,12 @@ class OrderService:
                     current_version=order.version,
                 )
             from_state = order.state
-            order.state = transition(from_state, target)
-            previous_version = order.version
-            order.version += 1
-            order.updated_at = clock.now()
-            repositories.save_transition(order, previous_version)
-            store.append(
-                [make_event(order, from_state)],
-                expected_version=previous_version,
+            save_change(
+                order,
+                make_event(order, from_state),
                 user_id=command.actor.user_id,
                 idempotency_key=command.idempotency_key,
+                state=transition(from_state, target),
             )
         return order
 

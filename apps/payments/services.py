@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from apps.events import store
+from apps.events.versioned import save_change
 from apps.orders.commands import Actor, ConfirmPayment, FailPayment
 from apps.orders.models import Order
 from apps.orders.repositories import lock_order
@@ -279,6 +280,33 @@ class PaymentService:
                 self._refund(payment, reason=reason, actor=actor, idempotency_key=idempotency_key)
         return payment
 
+    def record_refund(
+        self,
+        *,
+        provider_reference: str,
+        refund_reference: str,
+        reason: str = "",
+        actor: Actor,
+        idempotency_key: str | None = None,
+    ) -> Payment:
+        """The provider reports the payment's money given back: a refund we asked for, or one made
+        at the provider. The provider is not asked again; reporting it twice changes nothing.
+        """
+        order_id = order_of_reference(provider_reference)
+        with transaction.atomic():
+            lock_order(order_id)
+            payment = self._locked(order_id)
+            if payment.status != PaymentStatus.REFUNDED:
+                transition(payment.status, PaymentStatus.REFUNDED)
+                self._record_refund(
+                    payment,
+                    reference=refund_reference,
+                    reason=reason or "refunded at the provider",
+                    actor=actor,
+                    idempotency_key=idempotency_key,
+                )
+        return payment
+
     def void(
         self,
         *,
@@ -440,6 +468,23 @@ class PaymentService:
     ) -> None:
         transition(payment.status, PaymentStatus.REFUNDED)  # before the provider is asked
         reference = strategy_for(payment.method).refund(payment)
+        self._record_refund(
+            payment,
+            reference=reference,
+            reason=reason,
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+
+    def _record_refund(
+        self,
+        payment: Payment,
+        *,
+        reference: str,
+        reason: str,
+        actor: Actor,
+        idempotency_key: str | None,
+    ) -> None:
         refund = Refund(
             id=new_id(),
             payment=payment,
@@ -498,23 +543,11 @@ class PaymentService:
         **fields: Any,
     ) -> None:
         """Move ``payment`` to ``target``, guarded by the version read, and append ``event``."""
-        status = transition(payment.status, target)
-        previous = payment.version
-        values: dict[str, Any] = {
-            "status": status,
-            "version": previous + 1,
-            "updated_at": clock.now(),
-            **fields,
-        }
-        if Payment.objects.filter(id=payment.id, version=previous).update(**values) != 1:
-            raise ConcurrencyConflict(
-                f"Payment {payment.id} was changed concurrently.", payment_id=str(payment.id)
-            )
-        for name, value in values.items():
-            setattr(payment, name, value)
-        store.append(
-            [event],
-            expected_version=previous,
+        save_change(
+            payment,
+            event,
             user_id=actor.user_id,
             idempotency_key=idempotency_key,
+            status=transition(payment.status, target),
+            **fields,
         )

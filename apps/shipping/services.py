@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from apps.events import store
+from apps.events.versioned import save_change
 from apps.orders.commands import Actor, MarkDelivered, MarkShipped, StartProcessing
 from apps.orders.models import Order, OrderItem
 from apps.orders.repositories import lock_order
@@ -33,7 +34,7 @@ from apps.shipping.repositories import lock_shipment_of
 from apps.shipping.state_machine import ShipmentStatus, transition
 from apps.shipping.strategies import Parcel, strategy_for
 from shared import clock
-from shared.exceptions import ConcurrencyConflict, InvalidCommand
+from shared.exceptions import InvalidCommand
 from shared.ids import new_id
 from shared.money import Money
 
@@ -251,23 +252,11 @@ class ShippingService:
         **fields: Any,
     ) -> None:
         """Move ``shipment`` to ``target``, guarded by the version read, and append ``event``."""
-        status = transition(shipment.status, target)
-        previous = shipment.version
-        values: dict[str, Any] = {
-            "status": status,
-            "version": previous + 1,
-            "updated_at": clock.now(),
-            **fields,
-        }
-        if Shipment.objects.filter(id=shipment.id, version=previous).update(**values) != 1:
-            raise ConcurrencyConflict(
-                f"Shipment {shipment.id} was changed concurrently.", shipment_id=str(shipment.id)
-            )
-        for name, value in values.items():
-            setattr(shipment, name, value)
-        store.append(
-            [event],
-            expected_version=previous,
+        save_change(
+            shipment,
+            event,
             user_id=actor.user_id,
             idempotency_key=idempotency_key,
+            status=transition(shipment.status, target),
+            **fields,
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from apps.idempotency.models import IdempotencyRecord
 from apps.orders.models import Order
 from apps.orders.tests.factories import create_order
 from conftest import token_client
+from tests.support.concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -26,28 +26,6 @@ ORDER_BODY: dict[str, Any] = {
     "currency": "EUR",
     "items": [{"sku": "BOOK-1", "name": "A book", "quantity": 2, "unit_price": "12.50"}],
 }
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run ``calls`` at the same moment, each on its own thread and database connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def post_with_key(client: APIClient, url: str, body: dict[str, Any], key: str) -> Any:

@@ -287,3 +287,79 @@ def test_the_worker_runs_registered_periodic_jobs_at_their_interval() -> None:
     run_due_jobs(now=1005.0)
     run_due_jobs(now=1010.0)
     assert len(runs) == 2
+
+
+@pytest.mark.django_db
+def test_an_operator_retry_leaves_a_delivery_that_is_not_dead_alone(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    Behaviour.failures_left["test.first"] = -1
+    with django_capture_on_commit_callbacks(execute=True):
+        append_thing()
+    first = delivery("test.first")
+    assert first.status == DeliveryStatus.RETRYING
+    assert retry_dead_letter(first.id) == Outcome.SKIPPED
+    first.refresh_from_db()
+    assert (first.status, first.attempts) == (DeliveryStatus.RETRYING, 1)
+    assert len(Behaviour.calls["test.first"]) == 1
+
+
+@pytest.mark.django_db
+def test_a_deferred_delivery_is_retried_soon_without_spending_an_attempt(
+    django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    from apps.events.runner import DeferDelivery
+
+    class Waits:
+        def handle(self, event: EventEnvelope) -> None:
+            raise DeferDelivery("its order is not there yet", retry_in_seconds=2)
+
+    registry.register("test.waits", frozenset({ThingHappened.event_type}), Waits)
+    settings.OMS_DELIVERY_MAX_DEFER_SECONDS = 60
+    try:
+        with clock.frozen_clock() as frozen:
+            with django_capture_on_commit_callbacks(execute=True):
+                append_thing()
+            waits = delivery("test.waits")
+            assert (waits.status, waits.attempts) == (DeliveryStatus.RETRYING, 0)
+            assert waits.next_attempt_at == frozen.now() + timedelta(seconds=2)
+            assert waits.last_error.startswith("deferred:")
+            frozen.advance(timedelta(seconds=2))
+            assert run_delivery(waits.id) == Outcome.FAILED
+            assert delivery("test.waits").attempts == 0
+            # Past the deferral limit it is an ordinary failure that spends the retry budget.
+            frozen.advance(timedelta(seconds=61))
+            assert run_delivery(waits.id) == Outcome.FAILED
+            assert delivery("test.waits").attempts == 1
+    finally:
+        registry.unregister("test.waits")
+
+
+@pytest.mark.django_db
+def test_a_tampered_dead_letter_cursor_is_404_not_500(staff_client: Any) -> None:
+    import base64
+
+    cursor = base64.b64encode(b"o=0&r=0&p=not-a-number").decode()
+    response = staff_client.get(f"/api/v1/events/dead-letters/?cursor={cursor}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.django_db
+def test_the_sweeper_does_not_hand_the_same_delivery_over_again_within_its_lease(
+    django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.OMS_SWEEPER_LEASE_SECONDS = 60
+    Behaviour.failures_left["test.first"] = -1
+    with clock.frozen_clock() as frozen:
+        with django_capture_on_commit_callbacks(execute=False):
+            append_thing()  # never dispatched: both deliveries are lost
+        frozen.advance(timedelta(minutes=1))
+        # The first sweep runs them (inline); test.first fails and is due again in 7.5 s.
+        assert sweep() == 2
+        frozen.advance(timedelta(seconds=10))
+        assert due_delivery_ids() == [delivery("test.first").id]
+        # Handed over less than a lease ago: not sent again yet, even though it is due.
+        assert sweep() == 0
+        frozen.advance(timedelta(seconds=60))
+        assert sweep() == 1

@@ -178,3 +178,14 @@ def test_idempotent_routes_wraps_a_view_its_app_does_not_decorate(client: APICli
 def test_idempotent_routes_rejects_an_unknown_route_name() -> None:
     with pytest.raises(ImproperlyConfigured, match="nope"):
         idempotent_routes([path("x/", UndecoratedGroupView.as_view(), name="x")], "nope")
+
+
+@pytest.mark.parametrize("key", ["k\x00", " padded ", "\t", "caf\u00e9"])
+def test_keys_outside_printable_ascii_are_400_and_write_nothing(
+    client: APIClient, key: str
+) -> None:
+    response = client.post("/groups/", {"name": "a", "idempotency_key": key}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert Group.objects.count() == 0
+    assert not IdempotencyRecord.objects.exists()

@@ -117,7 +117,15 @@ def test_more_decimals_than_the_currency_has_is_400(customer_client: APIClient) 
 
 @pytest.mark.parametrize(
     "raw",
-    ["{not json", '{"currency": NaN}', "[]", '"text"', ""],
+    [
+        "{not json",
+        '{"currency": NaN}',
+        "[]",
+        '"text"',
+        "",
+        '{"currency": "EUR", "items": [{"sku": "\\udc00", "name": "A", "quantity": 1,'
+        ' "unit_price": "1"}]}',
+    ],
 )
 def test_malformed_json_is_400_problem(customer_client: APIClient, raw: str) -> None:
     before = counts()

@@ -108,3 +108,13 @@ def test_history_comes_from_the_projection(customer_client: APIClient, customer:
         ("PENDING", "CANCELLED"),
     ]
     assert history[-1]["reason"] == "changed my mind"
+
+
+@pytest.mark.parametrize("position", ["garbage", "2026-13-45T99:99:99"])
+def test_a_tampered_cursor_is_404_not_500(customer_client: APIClient, position: str) -> None:
+    import base64
+
+    cursor = base64.b64encode(f"o=0&r=0&p={position}".encode()).decode()
+    response = customer_client.get(f"/api/v1/orders/?cursor={quote(cursor)}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +13,7 @@ from apps.events.api.v1 import serializers as s
 from apps.events.models import Delivery, DeliveryStatus, StoredEvent
 from apps.events.services import retry_dead_letter
 from shared.exceptions import NotFound
+from shared.pagination import StrictCursorPagination
 
 PROBLEM = OpenApiResponse(
     response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
@@ -55,7 +55,7 @@ class EventStreamView(APIView):
         )
 
 
-class DeadLetterPagination(CursorPagination):
+class DeadLetterPagination(StrictCursorPagination):
     ordering = ("-id",)
     page_size = 50
 

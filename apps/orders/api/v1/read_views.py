@@ -7,7 +7,6 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from apps.orders.models import OrderSummary
 from apps.orders.state_machine import OrderState
 from apps.orders.statistics import order_statistics
 from shared.money import format_amount
+from shared.pagination import StrictCursorPagination
 
 PROBLEM = OpenApiResponse(
     response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
@@ -93,7 +93,7 @@ class OrderSummaryOutputSerializer(serializers.ModelSerializer):
         return format_amount(summary.total, summary.currency)
 
 
-class OrderSummaryPagination(CursorPagination):
+class OrderSummaryPagination(StrictCursorPagination):
     # Served by the (customer_id, created_at, order_id) and (created_at, order_id) indexes, so a
     # page costs the same however many orders exist.
     ordering = ("-created_at", "-order_id")

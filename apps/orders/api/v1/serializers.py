@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from apps.orders import summaries
 from apps.orders.models import Order, OrderItem
-from apps.orders.services import MAX_ITEMS_PER_ORDER
+from apps.orders.services import MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM
 from apps.orders.state_machine import allowed_transitions
 from shared.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, format_amount
 
@@ -19,7 +19,7 @@ from shared.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, format_amount
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200)
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY_PER_ITEM)
     unit_price = serializers.DecimalField(
         max_digits=19,
         decimal_places=4,

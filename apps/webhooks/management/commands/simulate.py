@@ -1,0 +1,340 @@
+"""``manage.py simulate``: drive orders through the HTTP API while the simulator answers."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from io import StringIO
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections, connection
+from django.db.models import Count, Max
+from rest_framework.authtoken.models import Token
+
+from apps.events.models import StoredEvent
+from apps.orders.models import Order
+from apps.orders.state_machine import TERMINAL_STATES
+from apps.payments.models import Payment
+from apps.shipping.models import Shipment
+from apps.webhooks import simulator
+from apps.webhooks.models import Outcome, WebhookLog
+from core.management.commands.bootstrap_demo import DEMO_USERS
+
+PRODUCTS = (
+    ("BOOK-1", "A book", "12.50"),
+    ("PEN-1", "A pen", "1.99"),
+    ("MUG-1", "A mug", "8.00"),
+    ("LAMP-1", "A lamp", "34.90"),
+)
+RETRIES = 5
+
+
+@dataclass
+class RunSummary:
+    """What one run did, counted in the database."""
+
+    orders: int
+    states: dict[str, int]
+    events: int
+    webhooks: dict[str, int]
+    rejected: int
+    wall_seconds: float
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def terminal(self) -> int:
+        return sum(count for state, count in self.states.items() if state in TERMINAL_STATES)
+
+    @property
+    def orders_per_second(self) -> float:
+        return self.terminal / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        lines = ["orders by final state:"]
+        lines += [f"  {state}: {count}" for state, count in sorted(self.states.items())]
+        lines += [
+            f"orders not terminal: {self.orders - self.terminal}",
+            f"events written: {self.events}",
+            f"webhooks processed: {self.webhooks.get(Outcome.PROCESSED, 0)}",
+            f"webhooks ignored (stale): {self.webhooks.get(Outcome.IGNORED, 0)}",
+            f"webhooks failed: {self.webhooks.get(Outcome.FAILED, 0)}",
+            f"webhook duplicates absorbed: {self.webhooks.get(Outcome.DUPLICATE, 0)}",
+            f"webhooks rejected: {self.rejected}",
+            f"wall time: {self.wall_seconds:.2f} s",
+            f"orders per second: {self.orders_per_second:.2f}",
+        ]
+        lines += [f"error: {error}" for error in self.errors]
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "orders": self.orders,
+            "states": self.states,
+            "events": self.events,
+            "webhooks": self.webhooks,
+            "rejected": self.rejected,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "orders_per_second": round(self.orders_per_second, 3),
+            "errors": self.errors,
+        }
+
+
+class Command(BaseCommand):
+    help = (
+        "Create and pay N orders over the HTTP API as the demo customer, let the simulated payment "
+        "provider and carrier answer with webhooks, wait until every order is terminal (or the "
+        "timeout passes) and print what happened, counted in the database. The server at "
+        "--base-url must run with OMS_SIMULATOR_ENABLED (the default while DEBUG is on) and share "
+        "this command's database. Unless --no-sender is given, this command also sends the due "
+        "simulated webhooks itself, from a thread, so no `manage.py worker` is needed; with a "
+        "worker running as well (as under `make run`) the two share the work without sending a "
+        "message twice."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--orders", type=int, required=True, help="how many orders")
+        parser.add_argument("--concurrency", type=int, default=4, help="parallel API clients")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=0,
+            help="seeds the orders' items and methods (the simulated providers' own decisions "
+            "follow OMS_SIMULATOR_SEED where they run)",
+        )
+        parser.add_argument(
+            "--base-url", default=None, help="the service (default OMS_SIMULATOR_BASE_URL)"
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=120.0, help="seconds to wait for terminal states"
+        )
+        parser.add_argument(
+            "--payment-methods",
+            default="card,wallet,bank_transfer",
+            help="comma-separated methods to pick from",
+        )
+        parser.add_argument(
+            "--no-sender",
+            action="store_true",
+            help="do not send due simulated webhooks from this command (a worker does it)",
+        )
+        parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count: int = options["orders"]
+        if count < 1:
+            raise CommandError("--orders must be at least 1")
+        base_url = (options["base_url"] or settings.OMS_SIMULATOR_BASE_URL).rstrip("/")
+        methods = [m.strip() for m in options["payment_methods"].split(",") if m.strip()]
+        if not simulator.enabled():
+            self.stderr.write(
+                "warning: OMS_SIMULATOR_ENABLED is off here; the server must have it on or no "
+                "provider will answer."
+            )
+        token = demo_customer_token()
+        log_mark = WebhookLog.objects.aggregate(last=Max("id"))["last"] or 0
+        run_id = uuid.uuid4().hex[:12]
+        started = time.monotonic()
+
+        stop = threading.Event()
+        sender = None
+        if not options["no_sender"]:
+            sender = threading.Thread(
+                target=send_until, args=(stop, base_url), name="simulate-sender", daemon=True
+            )
+            sender.start()
+        errors: list[str] = []
+        try:
+            order_ids = drive_orders(
+                base_url,
+                token,
+                count=count,
+                concurrency=max(1, options["concurrency"]),
+                seed=options["seed"],
+                methods=methods,
+                run_id=run_id,
+                errors=errors,
+            )
+            wait_until_terminal(order_ids, deadline=started + options["timeout"])
+        finally:
+            stop.set()
+            if sender is not None:
+                sender.join(timeout=30)
+        wall = time.monotonic() - started
+
+        summary = summarize(order_ids, log_mark=log_mark, wall_seconds=wall, errors=errors)
+        if options["json"]:
+            self.stdout.write(json.dumps(summary.as_dict(), indent=2))
+        else:
+            self.stdout.write(
+                f"simulated {count} orders against {base_url} "
+                f"(concurrency {options['concurrency']}, seed {options['seed']})"
+            )
+            for line in summary.lines():
+                self.stdout.write(line)
+        stuck = summary.orders - summary.terminal
+        if stuck or len(order_ids) < count:
+            raise CommandError(
+                f"{len(order_ids)} of {count} orders were placed and {stuck} are not terminal "
+                f"after {options['timeout']:.0f} s"
+            )
+
+
+def demo_customer_token() -> str:
+    """The demo customer's API token, creating the demo users first if they are missing."""
+    call_command("bootstrap_demo", stdout=StringIO())
+    username = next(name for name, _email, is_staff in DEMO_USERS if not is_staff)
+    user = get_user_model().objects.get(username=username)
+    return Token.objects.get(user=user).key
+
+
+def send_until(stop: threading.Event, base_url: str) -> None:
+    """Send due simulated webhooks until ``stop`` is set (runs in its own thread)."""
+    try:
+        while not stop.is_set():
+            report = simulator.send_due_webhooks(base_url=base_url)
+            if report.attempted == 0:
+                stop.wait(0.05)
+            close_old_connections()
+    finally:
+        connection.close()
+
+
+def drive_orders(
+    base_url: str,
+    token: str,
+    *,
+    count: int,
+    concurrency: int,
+    seed: int,
+    methods: list[str],
+    run_id: str,
+    errors: list[str],
+) -> list[uuid.UUID]:
+    """Create and pay ``count`` orders from ``concurrency`` threads; returns the created ids."""
+    headers = {"Authorization": f"Token {token}"}
+    with (
+        httpx.Client(base_url=base_url, headers=headers, timeout=30.0) as client,
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="simulate") as pool,
+    ):
+        results = list(
+            pool.map(
+                lambda n: place_and_pay(client, n, seed=seed, methods=methods, run_id=run_id),
+                range(count),
+            )
+        )
+    order_ids = []
+    for result in results:
+        if isinstance(result, uuid.UUID):
+            order_ids.append(result)
+        else:
+            errors.append(result)
+    return order_ids
+
+
+def place_and_pay(
+    client: httpx.Client, number: int, *, seed: int, methods: list[str], run_id: str
+) -> uuid.UUID | str:
+    """Create one order and pay it; returns its id, or what went wrong."""
+    try:
+        return _place_and_pay(client, number, seed=seed, methods=methods, run_id=run_id)
+    except httpx.HTTPError as exc:
+        return f"order {number}: {type(exc).__name__}: {exc}"
+
+
+def _place_and_pay(
+    client: httpx.Client, number: int, *, seed: int, methods: list[str], run_id: str
+) -> uuid.UUID | str:
+    choose = random.Random(f"{seed}:{number}")
+    items = [
+        {"sku": sku, "name": name, "quantity": choose.randint(1, 3), "unit_price": price}
+        for sku, name, price in choose.sample(PRODUCTS, choose.randint(1, 3))
+    ]
+    body = {
+        "currency": "EUR",
+        "payment_method": choose.choice(methods),
+        "shipping_method": choose.choice(["standard", "express"]),
+        "items": items,
+    }
+    created = _post(client, "/api/v1/orders/", body, key=f"simulate-{run_id}-{number}-create")
+    if created.status_code != 201:
+        return f"order {number}: create answered {created.status_code}: {created.text[:200]}"
+    order_id = uuid.UUID(created.json()["id"])
+    paid = _post(
+        client, f"/api/v1/orders/{order_id}/pay/", {}, key=f"simulate-{run_id}-{number}-pay"
+    )
+    if paid.status_code != 202:
+        return f"order {order_id}: pay answered {paid.status_code}: {paid.text[:200]}"
+    return order_id
+
+
+def _post(client: httpx.Client, path: str, body: dict[str, Any], *, key: str) -> httpx.Response:
+    """POST with an idempotency key, retried on transport errors and retryable answers."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            response = client.post(path, json=body, headers={"Idempotency-Key": key})
+        except httpx.TransportError:
+            if attempt == RETRIES:
+                raise
+        else:
+            if response.status_code < 500 and response.status_code != 409:
+                return response
+            if attempt == RETRIES:
+                return response
+        time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
+
+
+def wait_until_terminal(order_ids: list[uuid.UUID], *, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if not Order.objects.filter(id__in=order_ids).exclude(state__in=TERMINAL_STATES).exists():
+            return
+        time.sleep(0.2)
+
+
+def summarize(
+    order_ids: list[uuid.UUID], *, log_mark: int, wall_seconds: float, errors: list[str]
+) -> RunSummary:
+    """Count the run's results in the database (orders, their aggregates' events, webhooks)."""
+    states = dict(
+        Order.objects.filter(id__in=order_ids)
+        .order_by()
+        .values("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    aggregates: list[uuid.UUID] = [
+        *order_ids,
+        *Payment.objects.filter(order_id__in=order_ids).values_list("id", flat=True),
+        *Shipment.objects.filter(order_id__in=order_ids).values_list("id", flat=True),
+    ]
+    events = StoredEvent.objects.filter(aggregate_id__in=aggregates).count()
+    webhooks = Counter(
+        dict(
+            WebhookLog.objects.filter(order_id__in=order_ids)
+            .order_by()
+            .values("outcome")
+            .annotate(n=Count("id"))
+            .values_list("outcome", "n")
+        )
+    )
+    rejected = WebhookLog.objects.filter(id__gt=log_mark, outcome=Outcome.REJECTED).count()
+    return RunSummary(
+        orders=len(order_ids),
+        states=states,
+        events=events,
+        webhooks=dict(webhooks),
+        rejected=rejected,
+        wall_seconds=wall_seconds,
+        errors=errors,
+    )

@@ -1,0 +1,230 @@
+"""The messages providers send: their shape, validation and documentation, by type.
+
+Every body is ``{"type": "<message type>", "timestamp": "<optional ISO 8601>", "data": {...}}``
+(the Standard Webhooks payload convention). The type decides the serializer of ``data``; what a
+valid message then does is in :mod:`apps.webhooks.commands`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError, ValidationError
+
+from apps.payments.errors import PaymentNotFound
+from apps.payments.repositories import order_of_reference
+from apps.webhooks.models import Provider
+from shared.exceptions import DomainError
+from shared.money import Money
+
+PAYMENT_SUCCEEDED = "payment.succeeded"
+PAYMENT_FAILED = "payment.failed"
+PAYMENT_REFUNDED = "payment.refunded"
+PAYMENT_AUTHORIZED = "payment.authorized"
+SHIPMENT_SHIPPED = "shipment.shipped"
+SHIPMENT_DELIVERED = "shipment.delivered"
+
+
+# --- data of each message type ------------------------------------------------------------------
+
+
+class PaymentReferenceData(serializers.Serializer):
+    provider_reference = serializers.CharField(
+        max_length=100, help_text="The provider's reference of the payment (from `pay`)."
+    )
+
+
+class PaymentSucceededData(PaymentReferenceData):
+    amount = serializers.DecimalField(
+        max_digits=19, decimal_places=4, help_text="The amount taken, as a decimal string."
+    )
+    currency = serializers.CharField(min_length=3, max_length=3)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            attrs["money"] = Money.of(attrs["amount"], attrs["currency"])
+        except DomainError as exc:
+            raise ValidationError({"amount": [exc.detail]}) from exc
+        return attrs
+
+
+class PaymentFailedData(PaymentReferenceData):
+    reason = serializers.CharField(max_length=500, help_text="Why the provider declined it.")
+
+
+class PaymentRefundedData(PaymentReferenceData):
+    refund_reference = serializers.CharField(
+        max_length=100, required=False, help_text="The provider's reference of the refund."
+    )
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ShipmentData(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    carrier = serializers.CharField(max_length=64)
+    tracking_number = serializers.CharField(max_length=64)
+
+
+# --- whole messages (the discriminated union the endpoints accept) -------------------------------
+
+
+def _message(
+    name: str, type_name: str, data: serializers.Serializer
+) -> type[serializers.Serializer]:
+    fields: dict[str, Any] = {
+        "type": serializers.ChoiceField(choices=[type_name]),
+        "timestamp": serializers.DateTimeField(
+            required=False, help_text="When the provider created the message (informative)."
+        ),
+        "data": data,
+    }
+    return type(name, (serializers.Serializer,), fields)
+
+
+PaymentSucceededMessage = _message(
+    "PaymentSucceededMessage", PAYMENT_SUCCEEDED, PaymentSucceededData()
+)
+PaymentFailedMessage = _message("PaymentFailedMessage", PAYMENT_FAILED, PaymentFailedData())
+PaymentRefundedMessage = _message("PaymentRefundedMessage", PAYMENT_REFUNDED, PaymentRefundedData())
+PaymentAuthorizedMessage = _message(
+    "PaymentAuthorizedMessage", PAYMENT_AUTHORIZED, PaymentReferenceData()
+)
+ShipmentShippedMessage = _message("ShipmentShippedMessage", SHIPMENT_SHIPPED, ShipmentData())
+ShipmentDeliveredMessage = _message("ShipmentDeliveredMessage", SHIPMENT_DELIVERED, ShipmentData())
+
+
+@dataclass(frozen=True)
+class MessageType:
+    name: str
+    provider: Provider
+    serializer: type[serializers.Serializer]
+    summary: str
+    example: dict[str, Any]
+
+
+_EXAMPLE_ORDER = "5b0c1f3e-8a51-4f5e-9a4e-1c7f0b6d2a10"
+
+MESSAGE_TYPES: dict[str, MessageType] = {
+    kind.name: kind
+    for kind in (
+        MessageType(
+            PAYMENT_SUCCEEDED,
+            Provider.PAYMENT,
+            PaymentSucceededMessage,
+            "The money was taken: the order becomes PAID (refunded at once if it was cancelled).",
+            {
+                "provider_reference": "card_3f9c0d5e2b7a41c8a1e4d6f0",
+                "amount": "26.99",
+                "currency": "EUR",
+            },
+        ),
+        MessageType(
+            PAYMENT_FAILED,
+            Provider.PAYMENT,
+            PaymentFailedMessage,
+            "The payment was declined: the order FAILS with the reason.",
+            {"provider_reference": "card_3f9c0d5e2b7a41c8a1e4d6f0", "reason": "insufficient funds"},
+        ),
+        MessageType(
+            PAYMENT_REFUNDED,
+            Provider.PAYMENT,
+            PaymentRefundedMessage,
+            "The money went back (a refund we asked for, or one made at the provider).",
+            {
+                "provider_reference": "card_3f9c0d5e2b7a41c8a1e4d6f0",
+                "refund_reference": "refund_8d1e2f3a4b5c6d7e8f9a0b1c",
+                "reason": "order cancelled",
+            },
+        ),
+        MessageType(
+            PAYMENT_AUTHORIZED,
+            Provider.PAYMENT,
+            PaymentAuthorizedMessage,
+            "Wallet: the customer approved the payment; the money is captured.",
+            {"provider_reference": "wallet_7a2b9c4d1e0f4a3b8c6d5e2f"},
+        ),
+        MessageType(
+            SHIPMENT_SHIPPED,
+            Provider.SHIPPING,
+            ShipmentShippedMessage,
+            "The carrier took the parcel: the order becomes SHIPPED.",
+            {"order_id": _EXAMPLE_ORDER, "carrier": "DHL", "tracking_number": "DHL5B0C1F3E8A51"},
+        ),
+        MessageType(
+            SHIPMENT_DELIVERED,
+            Provider.SHIPPING,
+            ShipmentDeliveredMessage,
+            "The parcel arrived: the order becomes DELIVERED (and SHIPPED first if that report "
+            "has not arrived yet).",
+            {"order_id": _EXAMPLE_ORDER, "carrier": "DHL", "tracking_number": "DHL5B0C1F3E8A51"},
+        ),
+    )
+}
+
+
+def types_of(provider: Provider | str) -> list[MessageType]:
+    return [kind for kind in MESSAGE_TYPES.values() if kind.provider == provider]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A validated message: its type and its ``data``."""
+
+    kind: MessageType
+    data: dict[str, Any]
+
+    def order_id(self) -> uuid.UUID | None:
+        """The order the message is about, when it can be told (for the log)."""
+        if "order_id" in self.data:
+            order_id: uuid.UUID = self.data["order_id"]
+            return order_id
+        try:
+            return order_of_reference(self.data["provider_reference"])
+        except PaymentNotFound:
+            return None
+
+
+class _EnvelopeSerializer(serializers.Serializer):
+    type = serializers.CharField(max_length=64)
+    data = serializers.DictField()  # type: ignore[assignment]  # the field, not Serializer.data
+
+    def validate_type(self, value: str) -> str:
+        provider = self.context["provider"]
+        allowed = sorted(kind.name for kind in types_of(provider))
+        if value not in allowed:
+            raise ValidationError(f"Unknown {provider} message type; expected one of {allowed}.")
+        return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def parse(provider: Provider | str, body: bytes) -> Message:
+    """Read and validate a body; raises DRF's ParseError or ValidationError (400)."""
+    try:
+        document = json.loads(
+            body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ParseError(f"The body is not JSON: {exc}") from exc
+    envelope = _EnvelopeSerializer(data=document, context={"provider": provider})
+    envelope.is_valid(raise_exception=True)
+    kind = MESSAGE_TYPES[envelope.validated_data["type"]]
+    message = kind.serializer(data=document)
+    message.is_valid(raise_exception=True)
+    return Message(kind=kind, data=message.validated_data["data"])
+
+
+def message_type_of(body: bytes) -> str:
+    """The ``type`` a body claims, for the log of a message that failed validation; else ""."""
+    try:
+        claimed = json.loads(body.decode("utf-8")).get("type", "")
+    except (UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+        return ""
+    return claimed[:64] if isinstance(claimed, str) else ""

@@ -1,0 +1,138 @@
+"""Receiving one webhook: verify, log, dedupe, apply. Every request leaves exactly one log row.
+
+1. Verify the signature. A bad or missing one is logged ``rejected`` in a transaction of its own
+   and nothing else happens (401).
+2. Parse and validate the body. A malformed one is logged ``rejected`` too (400).
+3. In one transaction: insert the log row as ``processed`` in a savepoint. If the unique index
+   refuses it, another row already claimed the webhook id: log a ``duplicate`` and stop (200).
+   Otherwise apply the message in a savepoint. A stale message (the order already moved past it)
+   is ``ignored`` (200); any other domain error rolls back the command only and leaves a
+   ``failed`` row (the error's status, so that the provider retries).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from rest_framework.exceptions import APIException
+
+from apps.webhooks.commands import COMMANDS, CommandContext, is_stale
+from apps.webhooks.errors import WebhookProcessingFailed
+from apps.webhooks.messages import Message, message_type_of, parse
+from apps.webhooks.models import Outcome, Provider, WebhookLog
+from apps.webhooks.verification import ID_HEADER, secrets_for, verify
+from shared import clock
+from shared.exceptions import DomainError, WebhookSignatureInvalid
+
+logger = logging.getLogger(__name__)
+
+# Credentials of whoever called, never needed to audit a webhook and not to be stored.
+UNLOGGED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The log row written for a request and, for a non-2xx outcome, the error to answer with."""
+
+    log: WebhookLog
+    problem: DomainError | APIException | None = None
+
+
+def new_entry(provider: Provider, *, headers: Mapping[str, str], body: bytes) -> WebhookLog:
+    """The log row of a request as it arrived (not saved yet)."""
+    return WebhookLog(
+        provider=provider,
+        webhook_id=_storable(_header(headers, ID_HEADER))[:255],
+        headers={
+            name.lower(): _storable(value)
+            for name, value in headers.items()
+            if name.lower() not in UNLOGGED_HEADERS
+        },
+        body=_storable(body.decode("utf-8", errors="replace")),
+        signature_valid=False,
+        received_at=clock.now(),
+    )
+
+
+def receive(provider: Provider, *, headers: Mapping[str, str], body: bytes) -> Receipt:
+    entry = new_entry(provider, headers=headers, body=body)
+    try:
+        verified = verify(secrets=secrets_for(provider), headers=headers, body=body)
+    except WebhookSignatureInvalid as exc:
+        return reject(entry, exc)
+    entry.signature_valid = True
+    entry.webhook_id = verified.webhook_id
+    try:
+        message = parse(provider, body)
+    except APIException as exc:
+        entry.message_type = message_type_of(body)
+        return reject(entry, exc)
+    return _apply(entry, message)
+
+
+def reject(entry: WebhookLog, problem: DomainError | APIException) -> Receipt:
+    """Log a request that will not be acted on, in its own transaction."""
+    entry.outcome = Outcome.REJECTED
+    entry.error = _describe(problem)
+    entry.processed_at = clock.now()
+    with transaction.atomic():
+        entry.save(force_insert=True)
+    return Receipt(entry, problem)
+
+
+def _apply(entry: WebhookLog, message: Message) -> Receipt:
+    entry.message_type = message.kind.name
+    entry.order_id = message.order_id()
+    context = CommandContext(idempotency_key=f"webhook:{entry.provider}:{entry.webhook_id}")
+    problem: DomainError | None = None
+    with transaction.atomic():
+        entry.outcome = Outcome.PROCESSED
+        try:
+            with transaction.atomic():
+                entry.save(force_insert=True)
+        except IntegrityError:
+            # The id is claimed by a processed or ignored row (on PostgreSQL, a twin still in
+            # flight made this insert wait until it committed): absorb this copy.
+            entry.pk = None
+            entry.outcome = Outcome.DUPLICATE
+            entry.processed_at = clock.now()
+            entry.save(force_insert=True)
+            return Receipt(entry)
+        try:
+            with transaction.atomic():
+                COMMANDS[message.kind.name](message.data, context)
+        except DomainError as exc:
+            entry.error = _describe(exc)
+            if is_stale(exc):
+                entry.outcome = Outcome.IGNORED
+            else:
+                entry.outcome = Outcome.FAILED
+                problem = exc
+        except Exception:
+            # A bug or a database hiccup: keep the row, answer so that the provider retries.
+            logger.exception("applying %s webhook %s failed", entry.provider, entry.webhook_id)
+            entry.outcome = Outcome.FAILED
+            entry.error = traceback.format_exc()
+            problem = WebhookProcessingFailed()
+        entry.processed_at = clock.now()
+        entry.save(update_fields=["outcome", "error", "processed_at"])
+    return Receipt(entry, problem)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return next((value for key, value in headers.items() if key.lower() == name), "")
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; the row must be written whatever arrived.
+    return text.replace("\x00", "\ufffd")
+
+
+def _describe(problem: DomainError | APIException) -> str:
+    if isinstance(problem, DomainError):
+        return f"{problem.code}: {problem.detail}"
+    return f"{problem.default_code}: {problem.detail}"

@@ -1,0 +1,152 @@
+"""``POST /api/v1/webhooks/payment/`` and ``POST /api/v1/webhooks/shipping/``.
+
+No user authentication and no CSRF: the Standard Webhooks signature is the authentication. The
+view hands the raw body and the headers to :func:`apps.webhooks.receiver.receive` and turns its
+receipt into the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.webhooks.errors import WebhookBodyTooLarge
+from apps.webhooks.messages import types_of
+from apps.webhooks.models import Outcome, Provider
+from apps.webhooks.receiver import new_entry, receive, reject
+from apps.webhooks.verification import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+PROBLEM = OpenApiResponse(
+    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
+)
+SIGNATURE_HEADERS = [
+    OpenApiParameter(
+        ID_HEADER,
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="The message id: the same on every retry of one message (deduplication key).",
+    ),
+    OpenApiParameter(
+        TIMESTAMP_HEADER,
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="Unix seconds when it was sent; refused if more than 5 minutes off our clock.",
+    ),
+    OpenApiParameter(
+        SIGNATURE_HEADER,
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description=(
+            "Space-separated `v1,<base64>` entries: HMAC-SHA256 of `{id}.{timestamp}.{body}` "
+            "with the provider's secret (`whsec_<base64>`). One match with any accepted secret."
+        ),
+    ),
+]
+
+
+class WebhookOutcomeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[Outcome.PROCESSED, Outcome.DUPLICATE, Outcome.IGNORED],
+        help_text=(
+            "processed: applied; duplicate: this webhook id was already handled, nothing done; "
+            "ignored: stale (the order already moved past it), acknowledged and not applied."
+        ),
+    )
+    webhook_id = serializers.CharField()
+    message_type = serializers.CharField()
+    order_id = serializers.UUIDField(allow_null=True)
+    detail = serializers.CharField(source="error", help_text="Why a message was ignored.")
+
+
+def _schema(provider: Provider) -> Any:
+    kinds = types_of(provider)
+    return extend_schema(
+        operation_id=f"webhooks_{provider}",
+        summary=f"Receive a signed webhook from the {Provider(provider).label.lower()}",
+        description="\n".join(f"* `{kind.name}`: {kind.summary}" for kind in kinds),
+        auth=[],
+        parameters=SIGNATURE_HEADERS,
+        request=PolymorphicProxySerializer(
+            component_name=f"{provider.capitalize()}WebhookMessage",
+            serializers=[kind.serializer for kind in kinds],
+            resource_type_field_name="type",
+        ),
+        examples=[
+            OpenApiExample(
+                kind.name,
+                value={
+                    "type": kind.name,
+                    "timestamp": "2025-01-31T12:00:00Z",
+                    "data": kind.example,
+                },
+                request_only=True,
+            )
+            for kind in kinds
+        ],
+        responses={
+            200: WebhookOutcomeSerializer,
+            400: PROBLEM,
+            401: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="`webhook_signature_invalid`: missing headers, a stale timestamp or "
+                "no matching signature. Logged as rejected; nothing else happens.",
+            ),
+            404: PROBLEM,
+            409: PROBLEM,
+            413: PROBLEM,
+            422: PROBLEM,
+            503: PROBLEM,
+        },
+    )
+
+
+class WebhookView(APIView):
+    authentication_classes = ()  # the signature is the authentication
+    permission_classes = (AllowAny,)
+    provider: ClassVar[Provider]
+
+    def handle_webhook(self, request: Request) -> Response:
+        headers = dict(request.headers)
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            # Logged without its body, which was never read.
+            reject(new_entry(self.provider, headers=headers, body=b""), WebhookBodyTooLarge())
+            raise WebhookBodyTooLarge() from None
+        receipt = receive(self.provider, headers=headers, body=body)
+        if receipt.problem is not None:
+            raise receipt.problem
+        return Response(WebhookOutcomeSerializer(receipt.log).data)
+
+
+class PaymentWebhookView(WebhookView):
+    provider = Provider.PAYMENT
+
+    @_schema(Provider.PAYMENT)
+    def post(self, request: Request) -> Response:
+        return self.handle_webhook(request)
+
+
+class ShippingWebhookView(WebhookView):
+    provider = Provider.SHIPPING
+
+    @_schema(Provider.SHIPPING)
+    def post(self, request: Request) -> Response:
+        return self.handle_webhook(request)
