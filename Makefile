@@ -34,5 +34,17 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Benchmarks on PostgreSQL (OMS_BENCH_DATABASE_URL, default postgres://127.0.0.1:5432/oms_bench,
+# recreated) and the local Redis; rewrites BENCHMARKS.md. Never part of `make test`. See bench/README.md.
+BENCH_INSTALLED := $(VENV)/.installed-bench
+
+$(BENCH_INSTALLED): $(INSTALLED) requirements-bench.lock
+	$(PY) bench/check_lock.py
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-bench.lock
+	@touch $(BENCH_INSTALLED)
+
+bench: $(BENCH_INSTALLED)
+	$(PY) -m bench.run
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
