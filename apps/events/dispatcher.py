@@ -57,8 +57,10 @@ class CeleryBackend:
     def dispatch(self, delivery_ids: Sequence[int]) -> None:
         from apps.events.tasks import run_delivery_task
 
-        for delivery_id in delivery_ids:
-            run_delivery_task.apply_async(args=(delivery_id,))
+        # One producer (and broker connection) for the whole batch, not one per task.
+        with run_delivery_task.app.producer_or_acquire() as producer:
+            for delivery_id in delivery_ids:
+                run_delivery_task.apply_async(args=(delivery_id,), producer=producer)
 
     def schedule_retry(self, delivery_id: int, at: datetime) -> None:
         from apps.events.tasks import run_delivery_task

@@ -41,6 +41,16 @@ class DeferDelivery(Exception):
         self.retry_in_seconds = retry_in_seconds
 
 
+SUCCESS_FIELDS = (
+    "status",
+    "attempts",
+    "succeeded_at",
+    "updated_at",
+    "last_error",
+    "last_traceback",
+)
+
+
 class Outcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # a retry is scheduled
@@ -83,7 +93,7 @@ def run_delivery(delivery_id: int, *, manual: bool = False) -> Outcome:
         except Exception as exc:
             return _record_failure(delivery, exc, manual=manual)
         delivery.mark_succeeded()
-        delivery.save()
+        delivery.save(update_fields=SUCCESS_FIELDS)
     return Outcome.SUCCEEDED
 
 

@@ -34,7 +34,7 @@ from apps.shipping.repositories import lock_shipment_of
 from apps.shipping.state_machine import ShipmentStatus, transition
 from apps.shipping.strategies import Parcel, strategy_for
 from shared import clock
-from shared.exceptions import InvalidCommand
+from shared.exceptions import ConcurrencyConflict, InvalidCommand
 from shared.ids import new_id
 from shared.money import Money
 
@@ -85,6 +85,12 @@ class ShippingService:
         """
         with transaction.atomic():
             order = lock_order(order_id)
+            # Refuse a stale request before the carrier books a pickup it would not need.
+            if expected_version is not None and order.version != expected_version:
+                raise ConcurrencyConflict(
+                    f"Order {order.id} is at version {order.version}, not {expected_version}.",
+                    current_version=order.version,
+                )
             order_transition(order.state, OrderState.SHIPPED)  # 409 unless PROCESSING
             # A processing order has its shipment once the OrderPaid handler ran; when it is
             # still behind (a busy worker), the shipment is requested here, idempotently.
