@@ -40,7 +40,11 @@ CURRENCY_MINOR_UNITS: dict[str, int] = {
     "ZAR": 2,
 }
 
-# Upper bound of any single amount: keeps every total inside DecimalField(max_digits=19, places=4).
+# How amounts are stored (DecimalField): 19 digits, 4 of them after the point, which holds every
+# currency's minor units (KWD has 3) with one to spare.
+MONEY_DIGITS = 19
+MONEY_PLACES = 4
+# Upper bound of any single amount: keeps every total inside those columns.
 MAX_AMOUNT = Decimal("999999999999.9999")
 
 

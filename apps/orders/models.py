@@ -13,9 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.orders.state_machine import OrderState
-
-MONEY_DIGITS = 19
-MONEY_PLACES = 4
+from shared.money import MONEY_DIGITS, MONEY_PLACES
 
 
 class Order(models.Model):

@@ -14,9 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.payments.state_machine import PaymentStatus
-
-MONEY_DIGITS = 19
-MONEY_PLACES = 4
+from shared.money import MONEY_DIGITS, MONEY_PLACES
 
 
 class Payment(models.Model):

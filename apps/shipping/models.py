@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.shipping.state_machine import ShipmentStatus
+from shared.money import MONEY_DIGITS, MONEY_PLACES
 
 
 class Shipment(models.Model):
@@ -15,7 +16,7 @@ class Shipment(models.Model):
     order_id = models.UUIDField(unique=True)
     carrier = models.CharField(max_length=64)
     service_level = models.CharField(max_length=32)
-    rate = models.DecimalField(max_digits=19, decimal_places=4)
+    rate = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     currency = models.CharField(max_length=3)
     # NULL until the carrier issues one; NULL, not "", so that uniqueness per carrier holds.
     tracking_number = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001

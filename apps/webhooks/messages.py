@@ -20,7 +20,7 @@ from apps.payments.errors import PaymentNotFound
 from apps.payments.repositories import order_of_reference
 from apps.webhooks.models import Provider
 from shared.exceptions import DomainError
-from shared.money import Money
+from shared.money import MONEY_DIGITS, MONEY_PLACES, Money
 
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
@@ -41,7 +41,9 @@ class PaymentReferenceData(serializers.Serializer):
 
 class PaymentSucceededData(PaymentReferenceData):
     amount = serializers.DecimalField(
-        max_digits=19, decimal_places=4, help_text="The amount taken, as a decimal string."
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        help_text="The amount taken, as a decimal string.",
     )
     currency = serializers.CharField(min_length=3, max_length=3)
 

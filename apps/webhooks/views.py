@@ -29,10 +29,8 @@ from apps.webhooks.messages import types_of
 from apps.webhooks.models import Outcome, Provider
 from apps.webhooks.receiver import new_entry, receive, reject
 from apps.webhooks.verification import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from shared.openapi import PROBLEM
 
-PROBLEM = OpenApiResponse(
-    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
-)
 SIGNATURE_HEADERS = [
     OpenApiParameter(
         ID_HEADER,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,11 +12,9 @@ from apps.events.api.v1 import serializers as s
 from apps.events.models import Delivery, DeliveryStatus, StoredEvent
 from apps.events.services import retry_dead_letter
 from shared.exceptions import NotFound
+from shared.openapi import PROBLEM
 from shared.pagination import StrictCursorPagination
 
-PROBLEM = OpenApiResponse(
-    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
-)
 STAFF_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM}
 
 

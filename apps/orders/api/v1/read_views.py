@@ -17,11 +17,8 @@ from apps.orders.models import OrderSummary
 from apps.orders.state_machine import OrderState
 from apps.orders.statistics import order_statistics
 from shared.money import format_amount
+from shared.openapi import PROBLEM
 from shared.pagination import StrictCursorPagination
-
-PROBLEM = OpenApiResponse(
-    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
-)
 
 
 class OrderStatsView(APIView):

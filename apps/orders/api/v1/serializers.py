@@ -13,7 +13,7 @@ from apps.orders import summaries
 from apps.orders.models import Order, OrderItem
 from apps.orders.services import MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM
 from apps.orders.state_machine import allowed_transitions
-from shared.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, format_amount
+from shared.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, MONEY_DIGITS, MONEY_PLACES, format_amount
 
 
 class OrderLineInputSerializer(serializers.Serializer):
@@ -21,8 +21,8 @@ class OrderLineInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY_PER_ITEM)
     unit_price = serializers.DecimalField(
-        max_digits=19,
-        decimal_places=4,
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
         min_value=0,
         max_value=MAX_AMOUNT,
         help_text='Decimal string ("19.99"); at most as many decimals as the currency has.',

@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
@@ -29,24 +28,8 @@ from apps.orders.commands import (
 )
 from apps.orders.models import Order
 from apps.orders.services import OrderService
+from shared.openapi import IF_MATCH, PROBLEM
 
-PROBLEM = OpenApiResponse(
-    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
-)
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Client-chosen key (at most 255 characters) that makes a retried request safe.",
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="The order version the change is based on (as in the ETag); 409 if it moved on.",
-)
 COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM}
 
 service = OrderService()
@@ -90,7 +73,6 @@ class OrderListCreateView(APIView):
     @extend_schema(
         operation_id="orders_create",
         request=s.CreateOrderInputSerializer,
-        parameters=[IDEMPOTENCY_KEY],
         responses={201: s.OrderOutputSerializer, 400: PROBLEM, 401: PROBLEM},
         summary="Create an order (its total is computed from the items)",
     )
@@ -162,7 +144,7 @@ class OrderCancelView(OrderCommandView):
     @extend_schema(
         operation_id="orders_cancel",
         request=s.CancelOrderInputSerializer,
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        parameters=[IF_MATCH],
         responses={200: s.OrderOutputSerializer, **COMMAND_ERRORS},
         summary="Cancel a pending or paid order",
     )
@@ -184,7 +166,7 @@ class OrderProcessView(OrderCommandView):
     @extend_schema(
         operation_id="orders_process",
         request=s.EmptyInputSerializer,
-        parameters=[IDEMPOTENCY_KEY, IF_MATCH],
+        parameters=[IF_MATCH],
         responses={200: s.OrderOutputSerializer, 403: PROBLEM, **COMMAND_ERRORS},
         summary="Start processing a paid order (staff)",
     )

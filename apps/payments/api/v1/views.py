@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
@@ -21,10 +20,7 @@ from apps.orders.api.v1.views import actor_of
 from apps.orders.queries import get_order_for
 from apps.payments.api.v1 import serializers as s
 from apps.payments.services import PaymentService
-
-PROBLEM = OpenApiResponse(
-    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
-)
+from shared.openapi import PROBLEM
 
 service = PaymentService()
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,17 +21,8 @@ from apps.orders.api.v1.views import actor_of, expected_version_of, order_respon
 from apps.orders.queries import get_order_for
 from apps.shipping.api.v1 import serializers as s
 from apps.shipping.services import ShippingService
+from shared.openapi import IF_MATCH, PROBLEM
 
-PROBLEM = OpenApiResponse(
-    response=OpenApiTypes.OBJECT, description="RFC 9457 problem details (application/problem+json)"
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="The order version the change is based on (as in the ETag); 409 if it moved on.",
-)
 STAFF_COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM}
 
 service = ShippingService()
