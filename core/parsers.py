@@ -1,48 +1,109 @@
-"""A JSON parser that reads numbers with a fraction as Decimal, never as float.
+"""The API's JSON parser: strict JSON, bounded, exact.
 
-``{"unit_price": 19.99}`` would otherwise become the float 19.989999999999998 before any
-serializer sees it. Parsing straight to Decimal keeps money exact whichever way clients send it.
+* Numbers with a fraction are read as Decimal, never as float (money fields refuse numbers anyway,
+  but nothing in the API should ever see 19.989999999999998).
+* A body is UTF-8 (RFC 8259); another declared charset is a 415.
+* A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413, read no further than the limit.
+* Duplicate object keys are a 400: "last one wins" means two parties may read one message two ways.
+* Nesting deeper than ``MAX_DEPTH`` is a 400: no request of this API nests beyond a few levels,
+  and unbounded nesting is how a parser is driven into a RecursionError.
+* Strings that no database can store (lone UTF-16 surrogates spelled as escapes) are a 400.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
+
+from shared.exceptions import PayloadTooLarge
+
+MAX_DEPTH = 32
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
-def _check_strings(value: Any) -> None:
-    """Refuse strings no database can store: JSON escapes can spell lone UTF-16 surrogates."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ParseError("JSON parse error - a string holds an unpaired surrogate") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_strings(key)
-            _check_strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_strings(item)
+def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _check_shape(data: Any) -> None:
+    """Refuse what JSON allows and this API does not: deep nesting and unpaired surrogates.
+
+    Iterative, so that the check itself cannot recurse too deep.
+    """
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ParseError(
+                    "JSON parse error - a string holds an unpaired surrogate"
+                ) from None
+            continue
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels")
+            items = list(value.keys()) + list(value.values()) if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+
+
+def _utf8(encoding: str) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = ""
+    if name != "utf-8":
+        raise UnsupportedMediaType(
+            f"application/json; charset={encoding}",
+            detail="JSON request bodies must be UTF-8 (charset=utf-8 or no charset).",
+        )
+    return name
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request bodies are limited to {limit} bytes.", limit_bytes=limit)
 
 
 class DecimalJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         parser_context = parser_context or {}
-        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        request = parser_context.get("request")
+        # Django drops a charset it does not know and falls back to the default: read the header.
+        declared = getattr(request, "content_params", {}).get("charset")
+        encoding = _utf8(declared or parser_context.get("encoding") or settings.DEFAULT_CHARSET)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is None:
+            raw = stream.read()
+        else:
+            raw = stream.read(limit + 1)
+            if len(raw) > limit:
+                raise too_large(limit)
         try:
-            text = stream.read().decode(encoding)
-            data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+            text = raw.decode(encoding)
+            data = json.loads(
+                text,
+                parse_float=Decimal,
+                parse_constant=_reject_constant,
+                object_pairs_hook=_object_without_duplicate_keys,
+            )
+        except RecursionError:
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
-        _check_strings(data)
+        _check_shape(data)
         return data

@@ -10,19 +10,33 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from core.parsers import too_large
 from shared.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://oms.example/problems/"
+API_PREFIX = "/api/"
+
+# Answers that never reached a view (unknown path, bad Host header, a failing middleware).
+_GENERIC: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request is not valid."),
+    403: ("permission_denied", "You may not perform this action."),
+    404: ("not_found", "The resource does not exist."),
+    405: ("method_not_allowed", "The method is not allowed here."),
+    413: ("payload_too_large", "The request body is too large."),
+    500: ("internal_error", "Internal server error."),
+}
 
 _DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
     drf.ValidationError: ("validation_error", "The request is not valid."),
@@ -72,6 +86,8 @@ def _drf_problem(exc: drf.APIException) -> dict[str, Any]:
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     headers: dict[str, str] = {}
+    if isinstance(exc, RequestDataTooBig):
+        exc = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if isinstance(exc, DomainError):
         body = problem(exc.status, exc.code, exc.title, exc.detail, **exc.problem_fields())
         set_rollback()
@@ -106,17 +122,30 @@ def _json_problem(body: dict[str, Any]) -> JsonResponse:
     return JsonResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
+def generic_problem_response(
+    status: int, path: str, original: HttpResponse | None = None
+) -> HttpResponse:
+    """The problem document for an error answered outside the DRF views."""
+    code, title = _GENERIC.get(status, ("error", "The request failed."))
+    details = {
+        400: "The request could not be understood (for example, its Host header is not allowed).",
+        404: f"No route for {path}.",
+        405: "The method is not allowed here.",
+        500: "An unexpected error occurred.",
+    }
+    response = _json_problem(problem(status, code, title, details.get(status, title)))
+    if original is not None and original.has_header("Allow"):
+        response["Allow"] = original["Allow"]
+    return response
+
+
 def not_found_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(API_PREFIX):
         return defaults.page_not_found(request, exception or Http404())
-    return _json_problem(
-        problem(404, "not_found", "The resource does not exist.", f"No route for {request.path}.")
-    )
+    return generic_problem_response(404, request.path)
 
 
 def server_error_view(request: HttpRequest) -> HttpResponse:
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(API_PREFIX):
         return defaults.server_error(request)
-    return _json_problem(
-        problem(500, "internal_error", "Internal server error.", "An unexpected error occurred.")
-    )
+    return generic_problem_response(500, request.path)

@@ -96,3 +96,9 @@ class WebhookSignatureInvalid(DomainError):
     status = 401
     code = "webhook_signature_invalid"
     title = "The webhook signature could not be verified."
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    title = "The request body is too large."

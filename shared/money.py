@@ -40,6 +40,9 @@ CURRENCY_MINOR_UNITS: dict[str, int] = {
     "ZAR": 2,
 }
 
+# The most decimals any accepted currency has (KWD, BHD).
+MAX_MINOR_UNITS = max(CURRENCY_MINOR_UNITS.values())
+
 # How amounts are stored (DecimalField): 19 digits, 4 of them after the point, which holds every
 # currency's minor units (KWD has 3) with one to spare.
 MONEY_DIGITS = 19
@@ -117,7 +120,16 @@ class Money:
         return f"{self.amount} {self.currency}"
 
 
+def in_currency_places(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` with exactly the currency's number of decimal places.
+
+    Amounts come back from the database with the column's four places ("25.0000"); what the API,
+    the events and the admin show has the currency's ("25.00" EUR, "25" JPY, "25.000" KWD).
+    """
+    places = CURRENCY_MINOR_UNITS.get(currency, 2)
+    return amount.quantize(Decimal(1).scaleb(-places))
+
+
 def format_amount(amount: Decimal, currency: str) -> str:
     """The amount as a string with exactly the currency's number of decimal places."""
-    places = CURRENCY_MINOR_UNITS.get(currency, 2)
-    return str(amount.quantize(Decimal(1).scaleb(-places)))
+    return str(in_currency_places(amount, currency))

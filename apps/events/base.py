@@ -33,6 +33,15 @@ class DomainEvent:
 
     aggregate_id: uuid.UUID
 
+    def partition_key(self) -> uuid.UUID:
+        """The stream this event is read in, in order, with its kin: by default its own aggregate.
+
+        Events of aggregates that belong to another one (an order's payment, its shipment) name
+        the owner's id here, so that everything about it reads as one timeline and reaches a
+        subscription segment in log order.
+        """
+        return self.aggregate_id
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         event_type = cls.__dict__.get("event_type")
@@ -64,6 +73,11 @@ class DomainEvent:
 def event_class(event_type: str) -> type[DomainEvent] | None:
     """The class declared for ``event_type``, or None when no loaded app declares it."""
     return _EVENT_TYPES.get(event_type)
+
+
+def known_aggregate_types() -> set[str]:
+    """The aggregate types of every declared event class."""
+    return {cls.aggregate_type for cls in _EVENT_TYPES.values()}
 
 
 def to_json(value: Any) -> Any:
@@ -119,6 +133,7 @@ class EventEnvelope:
     event_type: str
     aggregate_type: str
     aggregate_id: uuid.UUID
+    partition_key: uuid.UUID
     version: int
     payload: dict[str, Any]
     metadata: dict[str, Any]

@@ -28,6 +28,9 @@ class StoredEvent(models.Model):
     event_type = models.CharField(max_length=100)
     aggregate_type = models.CharField(max_length=50)
     aggregate_id = models.UUIDField()
+    # The stream the event belongs to (DomainEvent.partition_key): an order's id on every event
+    # about the order, its payment's and its shipment's included.
+    partition_key = models.UUIDField()
     version = models.PositiveIntegerField()
     payload = models.JSONField()
     metadata = models.JSONField()
@@ -46,6 +49,7 @@ class StoredEvent(models.Model):
         indexes = [
             models.Index(fields=("event_type", "sequence"), name="event_type_seq_idx"),
             models.Index(fields=("aggregate_id", "sequence"), name="event_aggregate_seq_idx"),
+            models.Index(fields=("partition_key", "sequence"), name="event_partition_seq_idx"),
         ]
 
     def __str__(self) -> str:
@@ -59,6 +63,7 @@ class StoredEvent(models.Model):
             event_type=self.event_type,
             aggregate_type=self.aggregate_type,
             aggregate_id=self.aggregate_id,
+            partition_key=self.partition_key,
             version=self.version,
             payload=self.payload,
             metadata=self.metadata,

@@ -55,6 +55,7 @@ def append(
                 event_type=event.event_type,
                 aggregate_type=event.aggregate_type,
                 aggregate_id=event.aggregate_id,
+                partition_key=event.partition_key(),
                 version=version,
                 payload=event.payload(),
                 metadata={

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.http import QueryDict
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
@@ -41,7 +43,25 @@ def idempotency_key_of(request: Request, body: Mapping[str, Any] | None = None) 
     return header or field or None
 
 
-KEY_RULE = f"Must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, not only spaces."
+KEY_RULE = (
+    f"Must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, without leading or trailing spaces."
+)
+# The same rule as a JSON Schema pattern, for the OpenAPI description of header and body field.
+KEY_PATTERN = rf"^[!-~](?:[ -~]{{0,{MAX_KEY_LENGTH - 2}}}[!-~])?$"
+
+
+class IdempotencyKeyField(serializers.CharField):
+    """The ``idempotency_key`` body field: a JSON string under the header's rule."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "Same as the Idempotency-Key header.")
+        super().__init__(max_length=MAX_KEY_LENGTH, trim_whitespace=False, **kwargs)
+        self.validators.append(RegexValidator(KEY_PATTERN.replace("$", r"\Z"), KEY_RULE))
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
 
 
 def _is_valid_key(value: object) -> bool:

@@ -1,5 +1,7 @@
 """The OpenAPI side of ``@idempotent``: the header, the replay marker and the 400/409/422 answers.
 
+Their bodies are problem documents, described once for the whole API by ``core.openapi``.
+
 The additions are made to the finished operation (``get_operation``), not through
 ``extend_schema`` arguments, because ``extend_schema(responses=...)`` replaces the responses
 instead of merging them: this way they survive whatever ``extend_schema`` the view declares, above
@@ -14,23 +16,10 @@ from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.settings import api_settings
 
-from apps.idempotency.keys import HEADER
+from apps.idempotency.keys import HEADER, KEY_PATTERN
 from apps.idempotency.models import MAX_KEY_LENGTH
 
 REPLAYED_HEADER = "Idempotent-Replayed"
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "properties": {
-        "type": {"type": "string", "format": "uri"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string"},
-    },
-    "required": ["type", "title", "status", "detail", "code"],
-}
 KEY_DESCRIPTION = (
     f"Client-chosen key (1 to {MAX_KEY_LENGTH} characters, e.g. a UUID) that makes retrying this "
     "request safe. The same key with the same request replays the first response (with "
@@ -62,7 +51,12 @@ def document_idempotency(operation: dict[str, Any]) -> dict[str, Any]:
         {
             "in": "header",
             "name": HEADER,
-            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_KEY_LENGTH,
+                "pattern": KEY_PATTERN,
+            },
             "required": bool(settings.OMS_IDEMPOTENCY_KEY_REQUIRED),
             "description": KEY_DESCRIPTION,
         }
@@ -80,9 +74,6 @@ def document_idempotency(operation: dict[str, Any]) -> dict[str, Any]:
         response = responses.setdefault(code, {"description": ""})
         description = response.get("description", "")
         response["description"] = f"{description.rstrip('.')}. Also {text}" if description else text
-        response.setdefault("content", {}).setdefault(
-            PROBLEM_MEDIA_TYPE, {"schema": PROBLEM_SCHEMA}
-        )
     return operation
 
 

@@ -9,7 +9,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from apps.orders.models import Order, OrderItem
-from apps.orders.queries import order_events
+from apps.orders.queries import order_timeline
+from shared.money import format_amount
 
 
 class OrderItemInline(admin.TabularInline):
@@ -25,7 +26,7 @@ class OrderItemInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("id", "customer", "state", "total", "currency", "version", "created_at")
+    list_display = ("id", "customer", "state", "total_amount", "version", "created_at")
     list_filter = ("state", "currency", "payment_method", "shipping_method")
     search_fields = ("id", "customer__username")
     date_hierarchy = "created_at"
@@ -34,8 +35,7 @@ class OrderAdmin(admin.ModelAdmin):
         "id",
         "customer",
         "state",
-        "currency",
-        "total",
+        "total_amount",
         "payment_method",
         "shipping_method",
         "version",
@@ -50,10 +50,21 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description="Total", ordering="total")
+    def total_amount(self, order: Order) -> str:
+        return f"{format_amount(order.total, order.currency)} {order.currency}"
+
     @admin.display(description="Events")
     def event_log(self, order: Order) -> str:
         rows = (
-            (event.version, event.event_type, event.occurred_at, event.metadata.get("user_id"))
-            for event in order_events(order.id)
+            (
+                event.sequence,
+                event.aggregate_type,
+                event.version,
+                event.event_type,
+                event.occurred_at,
+                event.metadata.get("user_id"),
+            )
+            for event in order_timeline(order.id)
         )
-        return format_html_join("\n", "<div>v{} · <b>{}</b> · {} · user {}</div>", rows)
+        return format_html_join("\n", "<div>#{} · {} v{} · <b>{}</b> · {} · user {}</div>", rows)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from apps.events.models import StoredEvent
-from apps.orders.events import ORDER_AGGREGATE
 from apps.orders.models import Order, OrderStateChange, OrderSummary
 from shared.exceptions import OrderNotFound
 
@@ -32,37 +28,20 @@ def get_order_for(user: AbstractBaseUser | AnonymousUser, order_id: uuid.UUID) -
     return order
 
 
-def order_events(order_id: uuid.UUID) -> QuerySet[StoredEvent]:
-    return StoredEvent.objects.filter(
-        aggregate_type=ORDER_AGGREGATE, aggregate_id=order_id
-    ).order_by("version")
+def order_timeline(order_id: uuid.UUID, aggregate_type: str | None = None) -> QuerySet[StoredEvent]:
+    """Every event about the order, its payment's and its shipment's included, in log order.
+
+    They share the order's id as partition key; ``aggregate_type`` narrows to one aggregate.
+    """
+    events = StoredEvent.objects.filter(partition_key=order_id)
+    if aggregate_type:
+        events = events.filter(aggregate_type=aggregate_type)
+    return events.order_by("sequence")
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    from_state: str | None
-    to_state: str
-    at: datetime
-    actor: Any
-    reason: str
-    event_id: uuid.UUID
-    event_type: str
-
-
-def order_history(order_id: uuid.UUID) -> list[HistoryEntry]:
-    """The order's state changes, oldest first, from the history projection."""
-    return [
-        HistoryEntry(
-            from_state=change.from_state,
-            to_state=change.to_state,
-            at=change.at,
-            actor=change.actor,
-            reason=change.reason,
-            event_id=change.event_id,
-            event_type=change.event_type,
-        )
-        for change in OrderStateChange.objects.filter(order_id=order_id).order_by("sequence")
-    ]
+def order_state_changes(order_id: uuid.UUID) -> QuerySet[OrderStateChange]:
+    """The order's state changes from the history projection, oldest first."""
+    return OrderStateChange.objects.filter(order_id=order_id).order_by("sequence")
 
 
 def summaries_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[OrderSummary]:

@@ -40,7 +40,7 @@ from apps.orders.state_machine import INITIAL_STATE, OrderState, transition
 from shared import clock
 from shared.exceptions import ConcurrencyConflict, InvalidCommand
 from shared.ids import new_id
-from shared.money import Money, validate_currency
+from shared.money import Money, in_currency_places, validate_currency
 
 MAX_ITEMS_PER_ORDER = 100
 MAX_QUANTITY_PER_ITEM = 1_000_000
@@ -124,7 +124,7 @@ class OrderService:
                 aggregate_id=order.id,
                 from_state=from_state,
                 to_state=OrderState.PAID,
-                amount=order.total,
+                amount=in_currency_places(order.total, order.currency),
                 currency=order.currency,
                 payment_reference=command.payment_reference,
             )

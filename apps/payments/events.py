@@ -23,6 +23,9 @@ class PaymentEvent(DomainEvent):
 
     order_id: uuid.UUID
 
+    def partition_key(self) -> uuid.UUID:
+        return self.order_id
+
 
 @dataclass(frozen=True, kw_only=True)
 class PaymentRequested(PaymentEvent):

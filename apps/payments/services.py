@@ -56,7 +56,7 @@ from apps.payments.strategies import strategy_for
 from shared import clock
 from shared.exceptions import ConcurrencyConflict, InvalidStateTransition
 from shared.ids import new_id
-from shared.money import Money
+from shared.money import Money, in_currency_places
 
 EXPIRED_REASON = "expired"
 
@@ -403,7 +403,7 @@ class PaymentService:
                 aggregate_id=payment.id,
                 order_id=payment.order_id,
                 provider_reference=payment.provider_reference or "",
-                amount=payment.amount,
+                amount=in_currency_places(payment.amount, payment.currency),
                 currency=payment.currency,
                 late=late,
             ),
@@ -488,7 +488,7 @@ class PaymentService:
         refund = Refund(
             id=new_id(),
             payment=payment,
-            amount=payment.amount,
+            amount=in_currency_places(payment.amount, payment.currency),
             currency=payment.currency,
             provider_reference=reference,
             reason=reason,
@@ -511,7 +511,7 @@ class PaymentService:
                 order_id=payment.order_id,
                 refund_id=refund.id,
                 refund_reference=reference,
-                amount=payment.amount,
+                amount=in_currency_places(payment.amount, payment.currency),
                 currency=payment.currency,
                 reason=reason,
             ),

@@ -19,6 +19,9 @@ class ShipmentEvent(DomainEvent):
 
     order_id: uuid.UUID
 
+    def partition_key(self) -> uuid.UUID:
+        return self.order_id
+
 
 @dataclass(frozen=True, kw_only=True)
 class ShipmentRequested(ShipmentEvent):

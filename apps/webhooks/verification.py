@@ -119,10 +119,14 @@ def verify(
             f"The {ID_HEADER} header is longer than {MAX_WEBHOOK_ID_LENGTH} characters."
         )
     # Integer seconds only: the signature covers the header exactly as sent.
-    if not timestamp_text.isascii() or not timestamp_text.isdigit():
+    if not timestamp_text.isascii() or not timestamp_text.isdigit() or len(timestamp_text) > 20:
         raise WebhookSignatureInvalid(f"The {TIMESTAMP_HEADER} header is not Unix seconds.")
-    sent_at = datetime.fromtimestamp(int(timestamp_text), tz=UTC)
     moment = now or clock.now()
+    # Compared as integers first: a timestamp past year 9999 has no datetime at all.
+    seconds = int(timestamp_text)
+    if seconds > int((moment + TOLERANCE).timestamp()):
+        raise WebhookSignatureInvalid("The message timestamp is too far in the future.")
+    sent_at = datetime.fromtimestamp(seconds, tz=UTC)
     if sent_at < moment - TOLERANCE:
         raise WebhookSignatureInvalid("The message timestamp is too old.")
     if sent_at > moment + TOLERANCE:

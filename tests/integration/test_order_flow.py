@@ -119,6 +119,33 @@ def test_an_order_travels_from_pending_to_delivered_driven_by_events(
     )
     assert_reactions_succeeded()
 
+    # The order's timeline holds the seed's flow in log order, the payment's and the shipment's
+    # events included, each with its own aggregate.
+    timeline = customer_client.get(f"/api/v1/orders/{order_id}/events/").json()
+    assert timeline["next"] is None
+    assert [e["event_type"] for e in timeline["results"]] == event_types()
+    seed_flow = ["OrderCreated", "PaymentRequested", "OrderPaid", "ShipmentRequested"]
+    seed_flow += ["OrderShipped", "OrderDelivered"]
+    read = [e["event_type"] for e in timeline["results"] if e["event_type"] in seed_flow]
+    assert read == seed_flow
+    sequences = [e["sequence"] for e in timeline["results"]]
+    assert sequences == sorted(sequences)
+    payment_events = customer_client.get(
+        f"/api/v1/orders/{order_id}/events/?aggregate_type=payment"
+    ).json()["results"]
+    assert [e["event_type"] for e in payment_events] == [
+        "PaymentRequested",
+        "PaymentSubmitted",
+        "PaymentSucceeded",
+    ]
+    payment_id = str(StoredEvent.objects.get(event_type="PaymentRequested").aggregate_id)
+    assert {(e["aggregate_type"], e["aggregate_id"]) for e in payment_events} == {
+        ("payment", payment_id)
+    }
+    # Money in event payloads has the currency's decimals, not the column's four.
+    assert event("OrderPaid").payload["amount"] == "26.99"
+    assert event("PaymentSucceeded").payload["amount"] == "26.99"
+
     shipment = Shipment.objects.get(order_id=order_id)
     assert event("OrderShipped").payload["tracking_number"] == shipment.tracking_number
     detail = customer_client.get(f"/api/v1/orders/{order_id}/").json()

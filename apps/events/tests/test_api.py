@@ -41,14 +41,19 @@ def test_staff_read_the_stream_in_sequence_order_with_filters(
     with django_capture_on_commit_callbacks(execute=False), transaction.atomic():
         for aggregate_id in ids:
             store.append([ProbeSent(aggregate_id=aggregate_id)], expected_version=0)
-    page = staff_client.get("/api/v1/events/?limit=2&event_type=ProbeSent").json()
+    page = staff_client.get("/api/v1/events/?page_size=2&event_type=ProbeSent").json()
     assert [e["aggregate_id"] for e in page["results"]] == [str(i) for i in ids[:2]]
-    assert page["has_more"] is True
+    assert page["next"] is not None
+    assert page["previous"] is None
+    # The next link and the stored position lead to the same page.
+    followed = staff_client.get(page["next"]).json()
     rest = staff_client.get(
-        f"/api/v1/events/?limit=2&event_type=ProbeSent&after={page['next_after']}"
+        f"/api/v1/events/?page_size=2&event_type=ProbeSent&after={page['next_after']}"
     ).json()
+    assert followed == rest
     assert [e["aggregate_id"] for e in rest["results"]] == [str(ids[2])]
-    assert rest["has_more"] is False
+    assert rest["next"] is None
+    assert rest["next_after"] == rest["results"][-1]["sequence"]
     one = staff_client.get(f"/api/v1/events/?aggregate_id={ids[1]}").json()["results"]
     assert [e["event_type"] for e in one] == ["ProbeSent"]
     sequences = [e["sequence"] for e in staff_client.get("/api/v1/events/").json()["results"]]
@@ -56,7 +61,8 @@ def test_staff_read_the_stream_in_sequence_order_with_filters(
 
 
 def test_bad_filters_are_400(staff_client: APIClient) -> None:
-    for query in ("after=-1", "aggregate_id=nope", "limit=0", "limit=5000"):
+    queries = ("after=-1", "aggregate_id=nope", "page_size=0", "page_size=5000", "event_type=")
+    for query in queries:
         response = staff_client.get(f"/api/v1/events/?{query}")
         assert response.status_code == 400, query
         assert response["Content-Type"] == "application/problem+json"

@@ -336,13 +336,14 @@ def test_a_deferred_delivery_is_retried_soon_without_spending_an_attempt(
 
 
 @pytest.mark.django_db
-def test_a_tampered_dead_letter_cursor_is_404_not_500(staff_client: Any) -> None:
+def test_a_tampered_dead_letter_cursor_is_400_not_500(staff_client: Any) -> None:
     import base64
 
     cursor = base64.b64encode(b"o=0&r=0&p=not-a-number").decode()
     response = staff_client.get(f"/api/v1/events/dead-letters/?cursor={cursor}")
-    assert response.status_code == 404
+    assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
+    assert "cursor" in response.json()["errors"]
 
 
 @pytest.mark.django_db

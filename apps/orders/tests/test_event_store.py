@@ -12,14 +12,18 @@ from django.db import transaction
 from apps.events import store
 from apps.events.models import StoredEvent
 from apps.orders.aggregate import CorruptEventStream, fold
-from apps.orders.events import OrderCreated, OrderDelivered, OrderPaid
+from apps.orders.events import ORDER_AGGREGATE, OrderCreated, OrderDelivered, OrderPaid
 from apps.orders.models import Order
-from apps.orders.queries import order_events
+from apps.orders.queries import order_timeline
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import apply, create_order, move_to
 from shared.exceptions import ConcurrencyConflict
 
 pytestmark = pytest.mark.django_db
+
+
+def order_events(order_id: uuid.UUID) -> Any:
+    return order_timeline(order_id, ORDER_AGGREGATE)
 
 
 def folded(order_id: uuid.UUID) -> Any:

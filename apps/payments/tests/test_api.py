@@ -136,8 +136,15 @@ def test_pay_confirm_then_cancel_refunds_and_the_order_shows_its_payment(
     run(delivery_of("OrderCancelled", "payments.release_cancelled_order_payment", order.id))
     detail = customer_client.get(f"/api/v1/orders/{order_id}/").json()
     assert detail["payment"]["status"] == "refunded"
-    events = customer_client.get(f"/api/v1/orders/{order_id}/events/").json()
-    assert [e["event_type"] for e in events] == ["OrderCreated", "OrderPaid", "OrderCancelled"]
+    timeline = f"/api/v1/orders/{order_id}/events/"
+    own = customer_client.get(timeline, {"aggregate_type": "order"}).json()["results"]
+    assert [e["event_type"] for e in own] == ["OrderCreated", "OrderPaid", "OrderCancelled"]
+    # The whole timeline holds the payment's events too, the refund last.
+    events = customer_client.get(timeline).json()["results"]
+    assert [e["event_type"] for e in events if e["aggregate_type"] == "payment"][-1] == (
+        "PaymentRefunded"
+    )
+    assert [e["event_type"] for e in events][-1] == "PaymentRefunded"
 
 
 def test_a_retried_pay_with_the_same_key_replays_the_first_answer(

@@ -26,8 +26,24 @@ class EventStreamFilterSerializer(serializers.Serializer):
     event_type = serializers.CharField(max_length=100, required=False)
     aggregate_id = serializers.UUIDField(required=False)
     aggregate_type = serializers.CharField(max_length=50, required=False)
-    after = serializers.IntegerField(min_value=0, required=False, help_text="Global sequence.")
-    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    after = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="A position from `next_after`: only events after it are listed.",
+    )
+
+
+class EventStreamPageSerializer(serializers.Serializer):
+    next = serializers.URLField(
+        allow_null=True, help_text="The next page, or null when this page reached the end."
+    )
+    previous = serializers.URLField(
+        allow_null=True, help_text="Always null: the stream is read forwards."
+    )
+    next_after = serializers.IntegerField(
+        help_text="The position to store and to ask for next (`after=`), also at the end."
+    )
+    results = StoredEventOutputSerializer(many=True)
 
 
 class DeadLetterOutputSerializer(serializers.ModelSerializer):

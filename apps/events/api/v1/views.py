@@ -13,41 +13,61 @@ from apps.events.models import Delivery, DeliveryStatus, StoredEvent
 from apps.events.services import retry_dead_letter
 from shared.exceptions import NotFound
 from shared.openapi import PROBLEM
-from shared.pagination import StrictCursorPagination
+from shared.pagination import (
+    StrictCursorPagination,
+    page_of,
+    page_size_of,
+    page_size_parameter,
+    paginated,
+)
 
 STAFF_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM}
 
 
+STREAM_PAGE_SIZE = 100
+STREAM_MAX_PAGE_SIZE = 1000
+
+
 class EventStreamView(APIView):
-    """The global event log in sequence order. Poll with ``after`` = the last sequence seen."""
+    """The global event log in sequence order. Poll with ``after`` = the last ``next_after``."""
 
     permission_classes = (IsAdminUser,)
 
     @extend_schema(
         operation_id="events_list",
-        parameters=[s.EventStreamFilterSerializer],
-        responses={200: s.StoredEventOutputSerializer(many=True), **STAFF_ERRORS},
+        parameters=[
+            s.EventStreamFilterSerializer,
+            page_size_parameter(default=STREAM_PAGE_SIZE, maximum=STREAM_MAX_PAGE_SIZE),
+        ],
+        responses={200: s.EventStreamPageSerializer, **STAFF_ERRORS},
         summary="The global event stream (staff)",
     )
     def get(self, request: Request) -> Response:
-        filters = s.EventStreamFilterSerializer(data=request.query_params)
+        filters = s.EventStreamFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         wanted = filters.validated_data
+        size = page_size_of(request, default=STREAM_PAGE_SIZE, maximum=STREAM_MAX_PAGE_SIZE)
         events = StoredEvent.objects.order_by("sequence")
         if "after" in wanted:
             events = events.filter(sequence__gt=wanted["after"])
         for name in ("event_type", "aggregate_id", "aggregate_type"):
             if name in wanted:
                 events = events.filter(**{name: wanted[name]})
-        page = list(events[: wanted["limit"] + 1])
-        has_more = len(page) > wanted["limit"]
-        page = page[: wanted["limit"]]
+        page = list(events[: size + 1])
+        has_more = len(page) > size
+        page = page[:size]
         next_after = page[-1].sequence if page else wanted.get("after", 0)
+        next_url = None
+        if has_more:
+            query = request.query_params.copy()
+            query["after"] = str(next_after)
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response(
             {
-                "results": s.StoredEventOutputSerializer(page, many=True).data,
+                "next": next_url,
+                "previous": None,
                 "next_after": next_after,
-                "has_more": has_more,
+                "results": s.StoredEventOutputSerializer(page, many=True).data,
             }
         )
 
@@ -62,21 +82,19 @@ class DeadLetterListView(APIView):
 
     @extend_schema(
         operation_id="dead_letters_list",
-        parameters=[s.DeadLetterFilterSerializer],
-        responses={200: s.DeadLetterOutputSerializer(many=True), **STAFF_ERRORS},
+        parameters=[s.DeadLetterFilterSerializer, *DeadLetterPagination.parameters()],
+        responses={200: page_of(s.DeadLetterOutputSerializer), **STAFF_ERRORS},
         summary="Deliveries that failed every retry (staff)",
     )
     def get(self, request: Request) -> Response:
-        filters = s.DeadLetterFilterSerializer(data=request.query_params)
+        filters = s.DeadLetterFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         dead = Delivery.objects.select_related("event").filter(status=DeliveryStatus.DEAD)
         if handler := filters.validated_data.get("handler"):
             dead = dead.filter(handler=handler)
         if event_type := filters.validated_data.get("event_type"):
             dead = dead.filter(event__event_type=event_type)
-        paginator = DeadLetterPagination()
-        page = paginator.paginate_queryset(dead, request, view=self)
-        return paginator.get_paginated_response(s.DeadLetterOutputSerializer(page, many=True).data)
+        return paginated(DeadLetterPagination(), dead, s.DeadLetterOutputSerializer, request, self)
 
 
 class DeadLetterRetryView(APIView):

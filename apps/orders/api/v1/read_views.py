@@ -18,7 +18,7 @@ from apps.orders.state_machine import OrderState
 from apps.orders.statistics import order_statistics
 from shared.money import format_amount
 from shared.openapi import PROBLEM
-from shared.pagination import StrictCursorPagination
+from shared.pagination import StrictCursorPagination, page_of, paginated
 
 
 class OrderStatsView(APIView):
@@ -95,14 +95,13 @@ class OrderSummaryPagination(StrictCursorPagination):
     # page costs the same however many orders exist.
     ordering = ("-created_at", "-order_id")
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 200
 
 
 LIST_SCHEMA = extend_schema(
     operation_id="orders_list",
-    parameters=[OrderListFilterSerializer],
-    responses={200: OrderSummaryOutputSerializer(many=True), 400: PROBLEM, 401: PROBLEM},
+    parameters=[OrderListFilterSerializer, *OrderSummaryPagination.parameters()],
+    responses={200: page_of(OrderSummaryOutputSerializer), 400: PROBLEM, 401: PROBLEM},
     summary="List orders, newest first (a customer sees their own; staff see all)",
     description=(
         "Read from the order summary projection. With the inline backend it is up to date when "
@@ -112,7 +111,9 @@ LIST_SCHEMA = extend_schema(
 
 
 def list_orders(request: Request, view: APIView) -> Response:
-    filters = OrderListFilterSerializer(data=request.query_params)
+    # A plain dict, not the QueryDict: DRF reads an empty form value ("state=") as "not given",
+    # which would list every order to a client that asked for a state it left empty.
+    filters = OrderListFilterSerializer(data=request.query_params.dict())
     filters.is_valid(raise_exception=True)
     wanted = filters.validated_data
     summaries = queries.summaries_visible_to(request.user)
@@ -122,6 +123,6 @@ def list_orders(request: Request, view: APIView) -> Response:
         summaries = summaries.filter(created_at__gte=wanted["created_after"])
     if "created_before" in wanted:
         summaries = summaries.filter(created_at__lt=wanted["created_before"])
-    paginator = OrderSummaryPagination()
-    page = paginator.paginate_queryset(summaries, request, view=view)
-    return paginator.get_paginated_response(OrderSummaryOutputSerializer(page, many=True).data)
+    return paginated(
+        OrderSummaryPagination(), summaries, OrderSummaryOutputSerializer, request, view
+    )

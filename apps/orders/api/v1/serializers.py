@@ -6,33 +6,50 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models.manager import BaseManager
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from apps.events.base import known_aggregate_types
+from apps.idempotency.keys import IdempotencyKeyField
 from apps.orders import summaries
 from apps.orders.models import Order, OrderItem
 from apps.orders.services import MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM
 from apps.orders.state_machine import allowed_transitions
-from shared.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, MONEY_DIGITS, MONEY_PLACES, format_amount
+from shared.money import CURRENCY_MINOR_UNITS, format_amount
+from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
 
 
-class OrderLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=200)
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY_PER_ITEM)
-    unit_price = serializers.DecimalField(
-        max_digits=MONEY_DIGITS,
-        decimal_places=MONEY_PLACES,
-        min_value=0,
-        max_value=MAX_AMOUNT,
-        help_text='Decimal string ("19.99"); at most as many decimals as the currency has.',
-    )
+class OrderLineInputSerializer(StrictInputSerializer):
+    sku = StrictCharField(max_length=64)
+    name = StrictCharField(max_length=200)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY_PER_ITEM)
+    unit_price = AmountField()
 
 
-class CreateOrderInputSerializer(serializers.Serializer):
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Two lines, paid by card, standard shipping",
+            value={
+                "currency": "EUR",
+                "payment_method": "card",
+                "shipping_method": "standard",
+                "items": [
+                    {"sku": "BOOK-1", "name": "A book", "quantity": 2, "unit_price": "12.50"},
+                    {"sku": "PEN-1", "name": "A pen", "quantity": 1, "unit_price": "1.99"},
+                ],
+            },
+            request_only=True,
+        )
+    ]
+)
+class CreateOrderInputSerializer(StrictInputSerializer):
     currency = serializers.ChoiceField(choices=sorted(CURRENCY_MINOR_UNITS))
     items = serializers.ListField(
-        child=OrderLineInputSerializer(), allow_empty=False, max_length=MAX_ITEMS_PER_ORDER
+        child=OrderLineInputSerializer(),
+        allow_empty=False,
+        min_length=1,
+        max_length=MAX_ITEMS_PER_ORDER,
     )
     payment_method = serializers.ChoiceField(
         choices=list(settings.OMS_PAYMENT_METHODS), default="card"
@@ -40,18 +57,16 @@ class CreateOrderInputSerializer(serializers.Serializer):
     shipping_method = serializers.ChoiceField(
         choices=list(settings.OMS_SHIPPING_METHODS), default="standard"
     )
-    idempotency_key = serializers.CharField(
-        max_length=255, required=False, help_text="Same as the Idempotency-Key header."
-    )
+    idempotency_key = IdempotencyKeyField(required=False)
 
 
-class CancelOrderInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    idempotency_key = serializers.CharField(max_length=255, required=False)
+class CancelOrderInputSerializer(StrictInputSerializer):
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    idempotency_key = IdempotencyKeyField(required=False)
 
 
-class EmptyInputSerializer(serializers.Serializer):
-    idempotency_key = serializers.CharField(max_length=255, required=False)
+class EmptyInputSerializer(StrictInputSerializer):
+    idempotency_key = IdempotencyKeyField(required=False)
 
 
 class OrderItemOutputSerializer(serializers.ModelSerializer):
@@ -146,6 +161,21 @@ class EventOutputSerializer(serializers.Serializer):
     metadata = serializers.JSONField()
     idempotency_key = serializers.CharField(allow_null=True)
     occurred_at = serializers.DateTimeField()
+
+
+class TimelineFilterSerializer(serializers.Serializer):
+    aggregate_type = serializers.ChoiceField(
+        choices=[],
+        required=False,
+        help_text="Only the events of this aggregate (the order, its payment or its shipment).",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read when used, not at import: every app has declared its event classes by then.
+        field = self.fields["aggregate_type"]
+        assert isinstance(field, serializers.ChoiceField)
+        field.choices = sorted(known_aggregate_types())
 
 
 class HistoryEntryOutputSerializer(serializers.Serializer):

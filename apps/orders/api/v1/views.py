@@ -29,6 +29,7 @@ from apps.orders.commands import (
 from apps.orders.models import Order
 from apps.orders.services import OrderService
 from shared.openapi import IF_MATCH, PROBLEM
+from shared.pagination import StrictCursorPagination, page_of, paginated
 
 COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM}
 
@@ -181,18 +182,33 @@ class OrderProcessView(OrderCommandView):
         return service.start_processing(command)
 
 
+class TimelinePagination(StrictCursorPagination):
+    ordering = ("sequence",)
+    page_size = 200
+    max_page_size = 1000
+
+
 class OrderEventsView(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
         operation_id="orders_events",
-        responses={200: s.EventOutputSerializer(many=True), 401: PROBLEM, 404: PROBLEM},
-        summary="The order's events, oldest first",
+        parameters=[s.TimelineFilterSerializer, *TimelinePagination.parameters()],
+        responses={200: page_of(s.EventOutputSerializer), 400: PROBLEM, 404: PROBLEM},
+        summary="The order's timeline: its events and its payment's and shipment's, in log order",
     )
     def get(self, request: Request, order_id: uuid.UUID) -> Response:
         queries.get_order_for(request.user, order_id)
-        events = queries.order_events(order_id)
-        return Response(s.EventOutputSerializer(events, many=True).data)
+        filters = s.TimelineFilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        events = queries.order_timeline(order_id, filters.validated_data.get("aggregate_type"))
+        return paginated(TimelinePagination(), events, s.EventOutputSerializer, request, self)
+
+
+class HistoryPagination(StrictCursorPagination):
+    ordering = ("sequence",)
+    page_size = 200
+    max_page_size = 1000
 
 
 class OrderHistoryView(APIView):
@@ -200,10 +216,13 @@ class OrderHistoryView(APIView):
 
     @extend_schema(
         operation_id="orders_history",
-        responses={200: s.HistoryEntryOutputSerializer(many=True), 401: PROBLEM, 404: PROBLEM},
+        parameters=HistoryPagination.parameters(),
+        responses={200: page_of(s.HistoryEntryOutputSerializer), 400: PROBLEM, 404: PROBLEM},
         summary="The order's state changes, oldest first",
     )
     def get(self, request: Request, order_id: uuid.UUID) -> Response:
         queries.get_order_for(request.user, order_id)
-        history = queries.order_history(order_id)
-        return Response(s.HistoryEntryOutputSerializer(history, many=True).data)
+        changes = queries.order_state_changes(order_id)
+        return paginated(
+            HistoryPagination(), changes, s.HistoryEntryOutputSerializer, request, self
+        )

@@ -1,0 +1,297 @@
+"""No input yields a 500, and every refusal is a problem document that changed nothing.
+
+Each case found by fuzzing or by hand: impossible webhook timestamps, oversized and deeply nested
+bodies, lenient money, duplicate keys, foreign charsets, HTML errors under /api/, sloppy paging.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from apps.events.models import StoredEvent
+from apps.idempotency.models import IdempotencyRecord
+from apps.orders.models import Order, OrderItem
+from apps.orders.tests.factories import create_order
+from apps.webhooks.models import Outcome, WebhookLog
+from apps.webhooks.tests.helpers import new_webhook_id
+
+pytestmark = pytest.mark.django_db
+
+LINE = {"sku": "BOOK-1", "name": "A book", "quantity": 2}
+
+
+def written() -> tuple[int, ...]:
+    return (
+        Order.objects.count(),
+        OrderItem.objects.count(),
+        StoredEvent.objects.count(),
+        IdempotencyRecord.objects.count(),
+    )
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["title"]
+    assert body["detail"]
+    assert body["type"].startswith("https://")
+    return body
+
+
+def post_raw(client: APIClient, raw: str | bytes, **extra: Any) -> Any:
+    extra.setdefault("content_type", "application/json")
+    return client.post("/api/v1/orders/", raw, HTTP_IDEMPOTENCY_KEY=new_webhook_id(), **extra)
+
+
+def order_with_price(price: str) -> str:
+    """A create body with ``price`` pasted in as raw JSON text."""
+    line = '{"sku": "A", "name": "A", "quantity": 1, "unit_price": PRICE}'.replace("PRICE", price)
+    return '{"currency": "EUR", "items": [LINE]}'.replace("LINE", line)
+
+
+# --- point 2: inputs that used to answer 500 ----------------------------------------------------
+
+
+@pytest.mark.parametrize("timestamp", ["10000000000000", "9" * 19, "9" * 5000])
+def test_an_impossible_webhook_timestamp_is_401_and_logged_rejected(
+    anon_client: APIClient, timestamp: str
+) -> None:
+    body = b'{"type": "payment.succeeded", "data": {}}'
+    response = anon_client.post(
+        "/api/v1/webhooks/payment/",
+        data=body,
+        content_type="application/json",
+        headers={
+            "webhook-id": new_webhook_id(),
+            "webhook-timestamp": timestamp,
+            "webhook-signature": "v1,AAAA",
+        },
+    )
+    assert_problem(response, 401, "webhook_signature_invalid")
+    log = WebhookLog.objects.get()
+    assert log.outcome == Outcome.REJECTED
+    assert "future" in log.error or "Unix seconds" in log.error
+    assert StoredEvent.objects.count() == 0
+
+
+def test_an_api_body_over_the_size_limit_is_413_and_writes_nothing(
+    customer_client: APIClient, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    before = written()
+    padding = "x" * 20_000
+    raw = order_with_price('"1.00"').replace('"name": "A"', f'"name": "{padding}"')
+    body = assert_problem(post_raw(customer_client, raw), 413, "payload_too_large")
+    assert body["limit_bytes"] == 10_000
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 100_000,
+        '{"currency": "EUR", "items": [' + "[" * 5_000 + "]" * 5_000 + "]}",
+        '{"currency": "EUR", "items": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}",
+    ],
+    ids=["brackets-100k", "5000-deep-in-items", "40-deep-objects"],
+)
+def test_nesting_beyond_a_sane_depth_is_400_malformed_and_writes_nothing(
+    customer_client: APIClient, raw: str
+) -> None:
+    before = written()
+    body = assert_problem(post_raw(customer_client, raw), 400, "malformed_request")
+    assert "nested deeper" in body["detail"]
+    assert written() == before
+
+
+# --- point 4: strict money and strict JSON ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "price",
+    [
+        '"１２"',  # noqa: RUF001 - full-width digits, read as 12 by Python's Decimal
+        '"1e2"',
+        '"1E-2"',
+        "1E-2",
+        "0.1e1",
+        "12",
+        "12.5",
+        '" 1.00 "',
+        '"1.00 "',
+        '"+1.00"',
+        '"-1.00"',
+        '"1,00"',
+        '".5"',
+        '"NaN"',
+        '"Infinity"',
+        '"0x10"',
+        '"1_000"',
+        '"٣"',  # Arabic-Indic three
+        "true",
+        "null",
+        '""',
+    ],
+)
+def test_money_that_is_not_a_plain_ascii_decimal_string_is_400(
+    customer_client: APIClient, price: str
+) -> None:
+    before = written()
+    body = assert_problem(
+        post_raw(customer_client, order_with_price(price)), 400, "validation_error"
+    )
+    assert "unit_price" in json.dumps(body["errors"])
+    assert written() == before
+
+
+def test_more_decimals_than_the_currency_has_is_400_invalid_amount(
+    customer_client: APIClient,
+) -> None:
+    before = written()
+    assert_problem(post_raw(customer_client, order_with_price('"1.999"')), 400, "invalid_amount")
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    ("currency", "price", "total"),
+    [("EUR", "12.50", "25.00"), ("JPY", "1250", "2500"), ("KWD", "1.125", "2.250")],
+)
+def test_amounts_everywhere_have_the_currencys_decimals(
+    customer_client: APIClient,
+    django_capture_on_commit_callbacks: Any,
+    currency: str,
+    price: str,
+    total: str,
+) -> None:
+    body = {"currency": currency, "items": [{**LINE, "unit_price": price}]}
+    with django_capture_on_commit_callbacks(execute=True):
+        created = customer_client.post("/api/v1/orders/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["total"] == total
+    assert created.json()["items"][0]["unit_price"] == price
+    event = StoredEvent.objects.get(event_type="OrderCreated")
+    assert event.payload["total"] == total
+    assert event.payload["items"][0]["unit_price"] == price
+    requested = StoredEvent.objects.get(event_type="PaymentRequested")
+    assert requested.payload["amount"] == total
+
+
+def test_duplicate_json_keys_are_400_malformed_and_write_nothing(
+    customer_client: APIClient,
+) -> None:
+    before = written()
+    raw = '{"currency": "EUR", "currency": "USD", "items": [{"sku": "A", "name": "A", "quantity": 1, "unit_price": "1.00"}]}'  # noqa: E501
+    body = assert_problem(post_raw(customer_client, raw), 400, "malformed_request")
+    assert "duplicate key 'currency'" in body["detail"]
+    assert written() == before
+
+
+@pytest.mark.parametrize("charset", ["bogus-xyz", "latin-1", "utf-16"])
+def test_a_body_that_is_not_utf8_json_is_415_and_writes_nothing(
+    customer_client: APIClient, charset: str
+) -> None:
+    before = written()
+    response = post_raw(
+        customer_client,
+        order_with_price('"1.00"'),
+        content_type=f"application/json; charset={charset}",
+    )
+    assert_problem(response, 415, "unsupported_media_type")
+    assert written() == before
+
+
+def test_a_string_where_a_number_belongs_and_a_number_where_a_string_belongs_are_400(
+    customer_client: APIClient,
+) -> None:
+    before = written()
+    quantity_as_text = order_with_price('"1.00"').replace('"quantity": 1', '"quantity": "1"')
+    assert_problem(post_raw(customer_client, quantity_as_text), 400, "validation_error")
+    sku_as_number = order_with_price('"1.00"').replace('"sku": "A"', '"sku": 12')
+    assert_problem(post_raw(customer_client, sku_as_number), 400, "validation_error")
+    fractional_quantity = order_with_price('"1.00"').replace('"quantity": 1', '"quantity": 1.0')
+    assert_problem(post_raw(customer_client, fractional_quantity), 400, "validation_error")
+    assert written() == before
+
+
+# --- point 5: one error shape, one pagination convention ----------------------------------------
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_unknown_api_paths_are_404_problems_whatever_debug_says(
+    customer_client: APIClient, settings: Any, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    for path in ("/api/v1/orders/abc/", "/api/v1/nothing-here/", "/api/v2/orders/"):
+        body = assert_problem(customer_client.get(path), 404, "not_found")
+        assert "urlpatterns" not in json.dumps(body)
+
+
+def test_an_api_post_without_its_trailing_slash_is_404_not_a_redirect_or_500(
+    customer_client: APIClient, settings: Any
+) -> None:
+    settings.DEBUG = True  # Django refuses to redirect a POST with a 500 in debug mode
+    before = written()
+    response = customer_client.post("/api/v1/orders", {"currency": "EUR"}, format="json")
+    assert_problem(response, 404, "not_found")
+    assert written() == before
+
+
+def test_a_disallowed_host_is_a_400_problem(settings: Any) -> None:
+    settings.DEBUG = False
+    response = Client(HTTP_HOST="evil.example").get("/api/v1/orders/")
+    assert_problem(response, 400, "bad_request")
+
+
+LISTS = [
+    "/api/v1/orders/",
+    "/api/v1/orders/{id}/events/",
+    "/api/v1/orders/{id}/history/",
+    "/api/v1/events/",
+    "/api/v1/events/dead-letters/",
+]
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("page_size", ["0", "-1", "abc", "", "100000", "1.5", "５"])  # noqa: RUF001
+def test_a_page_size_out_of_range_is_400_naming_it(
+    staff_client: APIClient, customer: Any, path: str, page_size: str
+) -> None:
+    order = create_order(customer)
+    response = staff_client.get(path.format(id=order.id), {"page_size": page_size})
+    body = assert_problem(response, 400, "validation_error")
+    assert "page_size" in body["errors"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_is_a_cursor_page(staff_client: APIClient, customer: Any, path: str) -> None:
+    order = create_order(customer)
+    response = staff_client.get(path.format(id=order.id), {"page_size": "1"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert {"results", "next", "previous"} <= set(body)
+    assert len(body["results"]) <= 1
+
+
+@pytest.mark.parametrize("query", ["state=", "state=paid", "created_after=", "created_after=x"])
+def test_an_empty_or_unknown_filter_value_is_400(customer_client: APIClient, query: str) -> None:
+    body = assert_problem(customer_client.get(f"/api/v1/orders/?{query}"), 400, "validation_error")
+    assert query.split("=")[0] in body["errors"]
+
+
+def test_the_timeline_filter_takes_only_known_aggregate_types(
+    customer_client: APIClient, customer: Any
+) -> None:
+    order = create_order(customer)
+    path = f"/api/v1/orders/{order.id}/events/"
+    assert customer_client.get(path, {"aggregate_type": "order"}).status_code == 200
+    body = assert_problem(
+        customer_client.get(path, {"aggregate_type": "planet"}), 400, "validation_error"
+    )
+    assert "aggregate_type" in body["errors"]
