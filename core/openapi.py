@@ -5,7 +5,8 @@ looks, in one place rather than in each view:
 
 * every 4xx/5xx response is ``application/problem+json`` with the ``Problem`` schema;
 * answers any operation can give are listed on every operation: 401 (a bad token), 406 (an
-  unacceptable ``Accept``), and for operations with a body 400, 413 (too large) and 415 (not JSON);
+  unacceptable ``Accept``), and for operations with a body 400 (not what this schema describes),
+  413 (too large), 415 (not JSON) and 422 (well formed, refused by a business rule);
 * request bodies built on ``StrictInputSerializer`` are closed objects (``additionalProperties:
   false``): the server answers an unknown field with a 400, and the schema says so.
 """
@@ -52,6 +53,8 @@ BODY_ANSWERS = {
     "400": "`validation_error` (see `errors`) or `malformed_request` (not JSON, duplicate keys, "
     "nested too deep).",
     "413": "`payload_too_large`: the body is over the size limit.",
+    "422": "`invalid_command` or one of its kinds (`invalid_amount`, ...): the body matches this "
+    "schema but a business rule refuses it (say, more decimals than the currency has).",
     "415": "`unsupported_media_type`: the body is not `application/json` in UTF-8.",
 }
 

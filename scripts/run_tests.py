@@ -47,7 +47,9 @@ def main() -> int:
         print(f"=== pass 2: PostgreSQL ({url})", flush=True)
         problem = ensure_postgres_database(url)
         if problem is None:
-            failures += pytest({"DATABASE_URL": url}, args) != 0
+            # The schema fuzzing runs more examples per operation on the production database.
+            examples = os.environ.get("OMS_FUZZ_EXAMPLES", "100")
+            failures += pytest({"DATABASE_URL": url, "OMS_FUZZ_EXAMPLES": examples}, args) != 0
         elif require_services():
             print(f"FAILED: PostgreSQL is required (OMS_REQUIRE_SERVICES=1): {problem}")
             failures += 1

@@ -63,9 +63,15 @@ class ConcurrencyConflict(DomainError):
 
 
 class InvalidCommand(DomainError):
-    """Input that passed syntax checks but makes no sense to the domain (400)."""
+    """Input that matches the API schema but breaks a business rule (422).
 
-    status = 400
+    400 means "this is not what the schema describes" (``validation_error``); 422 means "well
+    formed, and still refused": more decimals than the currency has, a total over the limit, a
+    carrier other than the shipment's. A client can tell a bug in its request building from a
+    request the business does not accept.
+    """
+
+    status = 422
     code = "invalid_command"
     title = "The command is not valid."
 

@@ -14,6 +14,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -46,8 +47,17 @@ class StrictInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+# No NUL: PostgreSQL text cannot hold it (DRF refuses it too; this puts the rule in the schema).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
 class StrictCharField(serializers.CharField):
-    """A JSON string, never a number or a boolean turned into one."""
+    """A JSON string, never a number or a boolean turned into one; kept as sent (not trimmed)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(NO_NUL_PATTERN.replace("$", r"\Z")))
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

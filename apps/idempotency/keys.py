@@ -33,10 +33,12 @@ def idempotency_key_of(request: Request, body: Mapping[str, Any] | None = None) 
     """
     header = request.headers.get(HEADER)
     source = request.data if body is None else body
-    field = source.get(BODY_FIELD) if isinstance(source, Mapping) else None
+    sent = isinstance(source, Mapping) and BODY_FIELD in source
+    field = source[BODY_FIELD] if sent else None
     if header is not None and not _is_valid_key(header):
         raise ValidationError({HEADER: [KEY_RULE]})
-    if field is not None and not _is_valid_key(field):
+    # Present means it must be a key: a null is not "no key", it is a malformed one.
+    if sent and not _is_valid_key(field):
         raise ValidationError({BODY_FIELD: [KEY_RULE]})
     if header and field and header != field:
         raise ValidationError({BODY_FIELD: [f"Differs from the {HEADER} header; send one key."]})

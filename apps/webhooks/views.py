@@ -84,7 +84,9 @@ def _schema(provider: Provider) -> Any:
         request=PolymorphicProxySerializer(
             component_name=f"{provider.capitalize()}WebhookMessage",
             serializers=[kind.serializer for kind in kinds],
-            resource_type_field_name="type",
+            # Each message's ``type`` is an enum of one value, so ``oneOf`` alone tells them
+            # apart; a discriminator would need a mapping drf-spectacular cannot derive here.
+            resource_type_field_name=None,
         ),
         examples=[
             OpenApiExample(

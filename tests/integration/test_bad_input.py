@@ -151,11 +151,11 @@ def test_money_that_is_not_a_plain_ascii_decimal_string_is_400(
     assert written() == before
 
 
-def test_more_decimals_than_the_currency_has_is_400_invalid_amount(
+def test_more_decimals_than_the_currency_has_is_422_invalid_amount(
     customer_client: APIClient,
 ) -> None:
     before = written()
-    assert_problem(post_raw(customer_client, order_with_price('"1.999"')), 400, "invalid_amount")
+    assert_problem(post_raw(customer_client, order_with_price('"1.999"')), 422, "invalid_amount")
     assert written() == before
 
 

@@ -113,11 +113,11 @@ def test_invalid_create_bodies_are_400_and_write_nothing(
     assert counts() == before
 
 
-def test_more_decimals_than_the_currency_has_is_400(customer_client: APIClient) -> None:
+def test_more_decimals_than_the_currency_has_is_422(customer_client: APIClient) -> None:
     body = {**ORDER_BODY, "currency": "JPY"}  # JPY has no minor unit
     before = counts()
     problem = assert_problem(
-        customer_client.post("/api/v1/orders/", body, format="json"), 400, "invalid_amount"
+        customer_client.post("/api/v1/orders/", body, format="json"), 422, "invalid_amount"
     )
     assert "JPY" in problem["detail"]
     assert counts() == before
@@ -265,7 +265,7 @@ def test_shipping_is_for_staff_only(
     # The carrier is the one the shipping method chose (standard: DHL), not the caller's pick.
     problem = assert_problem(
         staff_client.post(f"/api/v1/orders/{order.id}/ship/", {"carrier": "UPS"}, format="json"),
-        400,
+        422,
         "invalid_command",
     )
     assert problem["expected"] == "DHL"

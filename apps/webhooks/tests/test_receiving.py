@@ -362,12 +362,12 @@ def test_a_shipment_report_for_an_unpaid_order_fails_with_409_until_it_can_apply
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_report_from_another_carrier_fails_with_400(
+def test_a_report_from_another_carrier_fails_with_422(
     anon_client: APIClient, customer: Any
 ) -> None:
     order = processing_order(anon_client, customer)
     response = post_webhook(anon_client, "shipping", shipment_message("shipped", order.id, "UPS"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "invalid_command"
     assert state_of(order.id) == "PROCESSING"
     assert WebhookLog.objects.order_by("-id").first().outcome == Outcome.FAILED  # type: ignore[union-attr]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.events.models import Delivery, StoredEvent
+from shared.strict import StrictCharField
 
 
 class StoredEventOutputSerializer(serializers.ModelSerializer):
@@ -23,9 +24,9 @@ class StoredEventOutputSerializer(serializers.ModelSerializer):
 
 
 class EventStreamFilterSerializer(serializers.Serializer):
-    event_type = serializers.CharField(max_length=100, required=False)
+    event_type = StrictCharField(max_length=100, required=False)
     aggregate_id = serializers.UUIDField(required=False)
-    aggregate_type = serializers.CharField(max_length=50, required=False)
+    aggregate_type = StrictCharField(max_length=50, required=False)
     after = serializers.IntegerField(
         min_value=0,
         required=False,
@@ -73,8 +74,8 @@ class DeadLetterOutputSerializer(serializers.ModelSerializer):
 
 
 class DeadLetterFilterSerializer(serializers.Serializer):
-    handler = serializers.CharField(max_length=200, required=False)
-    event_type = serializers.CharField(max_length=100, required=False)
+    handler = StrictCharField(max_length=200, required=False)
+    event_type = StrictCharField(max_length=100, required=False)
 
 
 class RetryOutcomeSerializer(serializers.Serializer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -28,7 +29,7 @@ from apps.orders.commands import (
 )
 from apps.orders.models import Order
 from apps.orders.services import OrderService
-from shared.openapi import IF_MATCH, PROBLEM
+from shared.openapi import IF_MATCH, IF_MATCH_PATTERN, PROBLEM
 from shared.pagination import StrictCursorPagination, page_of, paginated
 
 COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM}
@@ -50,10 +51,9 @@ def expected_version_of(request: Request) -> int | None:
     value = request.headers.get("If-Match")
     if value is None:
         return None
-    try:
-        return int(value.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise ValidationError({"If-Match": ['Must be an order version such as "3".']}) from None
+    if not re.match(IF_MATCH_PATTERN.replace("$", r"\Z"), value):
+        raise ValidationError({"If-Match": ['Must be an order version such as "3".']})
+    return int(value.removeprefix("W/").strip('"'))
 
 
 def order_response(order_id: uuid.UUID, request: Request, code: int = 200) -> Response:

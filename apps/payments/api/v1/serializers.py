@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.idempotency.keys import IdempotencyKeyField
 from apps.payments.models import Payment
 from shared.money import format_amount
+from shared.strict import StrictInputSerializer
 
 
-class PayOrderInputSerializer(serializers.Serializer):
-    idempotency_key = serializers.CharField(
-        max_length=255, required=False, help_text="Same as the Idempotency-Key header."
-    )
+class PayOrderInputSerializer(StrictInputSerializer):
+    idempotency_key = IdempotencyKeyField(required=False)
 
 
 class PaymentOutputSerializer(serializers.ModelSerializer):

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers
+from apps.idempotency.keys import IdempotencyKeyField
+from shared.strict import StrictCharField, StrictInputSerializer
 
 
-class ShipOrderInputSerializer(serializers.Serializer):
-    tracking_number = serializers.CharField(
+class ShipOrderInputSerializer(StrictInputSerializer):
+    tracking_number = StrictCharField(
         max_length=64,
         required=False,
         help_text="The carrier's tracking number, if the parcel already has one; otherwise the "
         "carrier client books the pickup and issues it.",
     )
-    carrier = serializers.CharField(
+    carrier = StrictCharField(
         max_length=64,
         required=False,
         help_text="Optional; must be the shipment's carrier, which the shipping method chose.",
     )
-    idempotency_key = serializers.CharField(max_length=255, required=False)
+    idempotency_key = IdempotencyKeyField(required=False)
 
 
-class DeliverOrderInputSerializer(serializers.Serializer):
-    idempotency_key = serializers.CharField(max_length=255, required=False)
+class DeliverOrderInputSerializer(StrictInputSerializer):
+    idempotency_key = IdempotencyKeyField(required=False)

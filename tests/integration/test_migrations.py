@@ -1,0 +1,62 @@
+"""Upgrading an existing database: events already stored join their order's timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [
+    ("events", "0003_delivery_dispatched_at"),
+    ("payments", "0001_initial"),
+    ("shipping", "0001_initial"),
+]
+AFTER = [
+    ("events", "0004_storedevent_partition_key"),
+    ("payments", "0002_events_in_order_stream"),
+    ("shipping", "0002_events_in_order_stream"),
+]
+
+
+def migrate(targets: list[tuple[str, str]]) -> Any:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state(targets).apps
+
+
+def test_stored_payment_and_shipment_events_get_their_orders_id_as_partition_key() -> None:
+    old_apps = migrate(BEFORE)
+    stored_event = old_apps.get_model("events", "StoredEvent")
+    order_id, payment_id, shipment_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    for aggregate_type, aggregate_id, event_type, payload in [
+        ("order", order_id, "OrderCreated", {"state": "PENDING"}),
+        ("payment", payment_id, "PaymentRequested", {"order_id": str(order_id)}),
+        ("shipment", shipment_id, "ShipmentRequested", {"order_id": str(order_id)}),
+    ]:
+        stored_event.objects.create(
+            event_id=uuid.uuid4(),
+            event_type=event_type,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            version=1,
+            payload=payload,
+            metadata={},
+            occurred_at=moment,
+        )
+    try:
+        new_apps = migrate(AFTER)
+        upgraded = new_apps.get_model("events", "StoredEvent")
+        keys = dict(upgraded.objects.values_list("aggregate_type", "partition_key"))
+        assert keys == {"order": order_id, "payment": order_id, "shipment": order_id}
+    finally:
+        # Leave the schema at the latest state for the tests that follow.
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
