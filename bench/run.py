@@ -46,8 +46,9 @@ FIGURES = [
     Figure("service", "bench.fig_service", "1", "service level, one process", 0.08, "inline"),
     Figure("queries", "bench.fig_queries", "3", "query counts per endpoint", 0.03),
     Figure("scaling", "bench.fig_scaling", "4", "read latency at 1k, 10k, 100k orders", 0.20),
-    Figure("delivery", "bench.fig_delivery", "5", "event delivery through Celery", 0.30),
+    Figure("delivery", "bench.fig_delivery", "5", "event delivery through Celery", 0.24),
     Figure("profile", "bench.profile_create", "", "profile of the create path", 0.04, "inline"),
+    Figure("log_order", "bench.fig_log_order", "7", "log order: four ways to keep it", 0.06),
     Figure("http", "bench.fig_http", "2, 6", "HTTP under gunicorn, and memory", 0.35),
 ]
 GRACE_SECONDS = 30.0

@@ -129,6 +129,8 @@ class EventEnvelope:
     """A stored event as handlers receive it: the seed's envelope plus the global sequence."""
 
     sequence: int
+    # Where the event stands in the commit-ordered log; None before its transaction commits.
+    position: int | None
     event_id: uuid.UUID
     event_type: str
     aggregate_type: str

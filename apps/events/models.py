@@ -19,11 +19,16 @@ from shared import clock
 class StoredEvent(models.Model):
     """One event in the global log.
 
-    ``sequence`` is the global position; ``(aggregate_type, aggregate_id, version)`` is unique,
-    so two writers that both think they are appending version N cannot both succeed.
+    ``sequence`` numbers rows as they are inserted; ``position`` numbers them as their transaction
+    commits (given by the database, see migration 0005), so it is the order in which events
+    become visible: readers of the log follow ``position``. ``(aggregate_type, aggregate_id,
+    version)`` is unique, so two writers that both think they are appending version N cannot
+    both succeed.
     """
 
     sequence = models.BigAutoField(primary_key=True)
+    # NULL until the inserting transaction commits; never NULL for a row another session sees.
+    position = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
     event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     event_type = models.CharField(max_length=100)
     aggregate_type = models.CharField(max_length=50)
@@ -59,6 +64,7 @@ class StoredEvent(models.Model):
         """The event as handlers receive it."""
         return EventEnvelope(
             sequence=self.sequence,
+            position=self.position,
             event_id=self.event_id,
             event_type=self.event_type,
             aggregate_type=self.aggregate_type,
@@ -156,19 +162,3 @@ class Delivery(models.Model):
             created_at=at,
             updated_at=at,
         )
-
-
-class ProjectionCheckpoint(models.Model):
-    """How far a projection has read the log: the highest global sequence it has applied.
-
-    Written in the same transaction as the projection's rows. Deliveries of different aggregates
-    may arrive out of order, so the checkpoint only ever grows (``GREATEST``) and the projection's
-    own rows guard against applying an event twice.
-    """
-
-    name = models.CharField(max_length=100, primary_key=True)
-    last_sequence = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.name} @ {self.last_sequence}"

@@ -1,7 +1,8 @@
 """Appending to and reading from the event store.
 
-:func:`append` is called by services inside their transaction. It writes the events and, in the
-same transaction, one outbox row per subscribed handler, then asks the dispatcher to hand the new
+:func:`append` is called by services inside their transaction. It writes the events, applies
+the projections that read them and, in the same transaction, one outbox row per subscribed
+handler, then asks the dispatcher to hand the new
 deliveries to the backend once the transaction has committed. A rolled-back transaction therefore
 delivers nothing, and a committed one loses nothing even if the process dies before dispatch.
 """
@@ -13,11 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from apps.events.base import DomainEvent, to_json
 from apps.events.context import current_causation
 from apps.events.dispatcher import dispatch_on_commit
 from apps.events.models import Delivery, StoredEvent
+from apps.events.projection import apply_inline
 from apps.events.registry import registry
 from shared import clock
 from shared.exceptions import ConcurrencyConflict
@@ -82,6 +85,8 @@ def append(
             expected_version=expected_version,
         ) from exc
 
+    # The read models of this database change in this transaction, with the write.
+    apply_inline(stored)
     deliveries = [
         Delivery.new(event.sequence, handler_name, moment)
         for event in stored
@@ -91,3 +96,12 @@ def append(
         created = Delivery.objects.bulk_create(deliveries)
         dispatch_on_commit([d.id for d in created])
     return stored
+
+
+def committed_after(position: int) -> QuerySet[StoredEvent]:
+    """Events whose transaction committed after ``position``, in commit order.
+
+    Gap-safe: positions become visible in increasing order (see ``StoredEvent.position``), so a
+    reader that asks again with the last position it saw never skips an event.
+    """
+    return StoredEvent.objects.filter(position__gt=position).order_by("position")

@@ -10,6 +10,7 @@ class StoredEventOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = StoredEvent
         fields = (
+            "position",
             "sequence",
             "event_id",
             "event_type",
@@ -30,7 +31,7 @@ class EventStreamFilterSerializer(serializers.Serializer):
     after = serializers.IntegerField(
         min_value=0,
         required=False,
-        help_text="A position from `next_after`: only events after it are listed.",
+        help_text="A position from `next_after`: only events committed after it are listed.",
     )
 
 

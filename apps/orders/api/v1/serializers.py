@@ -151,6 +151,9 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
 
 class EventOutputSerializer(serializers.Serializer):
+    position = serializers.IntegerField(
+        allow_null=True, help_text="Where the event stands in the global commit-ordered log."
+    )
     sequence = serializers.IntegerField()
     event_id = serializers.UUIDField()
     event_type = serializers.CharField()
