@@ -1,25 +1,20 @@
-"""Projections: read models fed by events, rebuildable from the log.
+"""Projections: read models kept in this database, applied in the command's own transaction.
 
 A projection is a class with a ``name``, the ``event_types`` it reads, an idempotent
-``apply(event)`` and a ``reset()`` that empties its tables. ``@projection`` registers it twice:
-in the projection registry (for rebuilds and status) and as an ordinary event handler named
-``projection.<name>``, so live updates travel through the outbox like every other reaction, with
-retries and dead letters.
+``apply(event)`` and a ``reset()`` that empties its tables. ``@projection`` registers it;
+:func:`apply_inline` is called by ``store.append`` for every appended event, so a read model is
+consistent with the write the moment it commits. There is no checkpoint row: nothing global
+serialises writers, and a rebuild replays the log (:func:`rebuild`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar, TypeVar
 
 from django.db import transaction
-from django.db.models import Max
 
-from apps.events.base import EventEnvelope
-from apps.events.models import Delivery, DeliveryStatus, ProjectionCheckpoint, StoredEvent
-from apps.events.registry import registry
-from shared import clock
+from apps.events.models import StoredEvent
 
 
 class Projection:
@@ -28,7 +23,7 @@ class Projection:
     name: ClassVar[str]
     event_types: ClassVar[frozenset[str]]
 
-    def apply(self, event: EventEnvelope) -> None:
+    def apply(self, event: StoredEvent) -> None:
         raise NotImplementedError
 
     def reset(self) -> None:
@@ -38,62 +33,32 @@ class Projection:
 P = TypeVar("P", bound=type[Projection])
 
 _projections: dict[str, type[Projection]] = {}
-
-
-def handler_name(projection_name: str) -> str:
-    return f"projection.{projection_name}"
+# One instance per projection (they keep no state) and the projections of each event type.
+_instances: dict[str, Projection] = {}
+_by_event_type: dict[str, list[Projection]] = {}
 
 
 def projection(cls: P) -> P:
     """Register a projection class (see the module docstring)."""
     name = cls.name
     known = _projections.get(name)
-    if known is not None and known.__qualname__ != cls.__qualname__:
-        raise ValueError(f"a projection named {name!r} is already registered")
+    if known is not None:
+        if known.__qualname__ != cls.__qualname__:
+            raise ValueError(f"a projection named {name!r} is already registered")
+        return cls  # the same module imported twice (autoreload)
     _projections[name] = cls
-
-    def factory() -> _ProjectionHandler:
-        return _ProjectionHandler(cls())
-
-    registry.register(handler_name(name), frozenset(cls.event_types), factory)
+    instance = cls()
+    _instances[name] = instance
+    for event_type in sorted(cls.event_types):
+        _by_event_type.setdefault(event_type, []).append(instance)
     return cls
 
 
-class _ProjectionHandler:
-    def __init__(self, target: Projection) -> None:
-        self.target = target
-
-    def handle(self, event: EventEnvelope) -> None:
-        apply_and_checkpoint(self.target, event)
-
-
-def apply_and_checkpoint(target: Projection, event: EventEnvelope) -> None:
-    """Apply one event and advance the checkpoint, in one transaction.
-
-    The checkpoint row is locked before the projection's rows, in the same order as
-    :func:`rebuild`, so a live delivery and a rebuild wait for each other instead of deadlocking.
-    It also means one projection applies one event at a time, whatever the number of workers.
-    """
-    # Inside a delivery the runner already gave the handler a savepoint: no second one.
-    with transaction.atomic(savepoint=False):
-        checkpoint = lock_checkpoint(target.name)
-        target.apply(event)
-        if event.sequence > checkpoint.last_sequence:
-            ProjectionCheckpoint.objects.filter(name=target.name).update(
-                last_sequence=event.sequence, updated_at=clock.now()
-            )
-
-
-def lock_checkpoint(name: str) -> ProjectionCheckpoint:
-    """The projection's checkpoint row, created at 0 if missing, locked until commit."""
-    locked = ProjectionCheckpoint.objects.select_for_update()
-    checkpoint = locked.filter(name=name).first()
-    if checkpoint is None:
-        ProjectionCheckpoint.objects.get_or_create(
-            name=name, defaults={"last_sequence": 0, "updated_at": clock.now()}
-        )
-        checkpoint = locked.get(name=name)
-    return checkpoint
+def apply_inline(events: Iterable[StoredEvent]) -> None:
+    """Apply just-appended ``events`` to every projection that reads them (same transaction)."""
+    for event in events:
+        for target in _by_event_type.get(event.event_type, ()):
+            target.apply(event)
 
 
 def registered() -> dict[str, type[Projection]]:
@@ -108,7 +73,11 @@ def get(name: str) -> type[Projection]:
 
 
 def events_for(target: Projection, batch_size: int) -> Iterator[list[StoredEvent]]:
-    """The projection's events in global order, in batches (keyset pagination on sequence)."""
+    """The projection's events in insert order, in batches (keyset pagination on sequence).
+
+    Insert order is the order the live path applied them in: every event of one order is
+    appended under that order's row lock, so its events' sequences follow their commits.
+    """
     after = 0
     while True:
         batch = list(
@@ -130,59 +99,19 @@ def rebuild(
 ) -> int:
     """Empty the projection and replay the log into it; returns the number of events applied.
 
-    Runs in one transaction, so readers see the old rows until the new ones are complete. Live
-    deliveries of this projection wait on the checkpoint lock meanwhile and, once it is released,
-    find their event already applied (applying twice changes nothing).
+    Runs in one transaction, so readers see the old rows until the new ones are complete.
+    Commands that touch a row meanwhile wait for the rebuild's lock on it and then apply their
+    event to the rebuilt row; their own events are not in the replay (not yet committed).
     """
     target = get(name)()
     total = StoredEvent.objects.filter(event_type__in=target.event_types).count()
     applied = 0
     with transaction.atomic():
-        checkpoint = lock_checkpoint(name)
         target.reset()
-        last = 0
         for batch in events_for(target, batch_size):
             for stored in batch:
-                target.apply(stored.envelope())
+                target.apply(stored)
             applied += len(batch)
-            last = batch[-1].sequence
             if progress:
                 progress(applied, total)
-        checkpoint.last_sequence = last
-        checkpoint.updated_at = clock.now()
-        checkpoint.save()
     return applied
-
-
-@dataclass(frozen=True)
-class ProjectionStatus:
-    name: str
-    checkpoint: int
-    head: int
-    pending_deliveries: int
-
-    @property
-    def behind(self) -> bool:
-        return self.pending_deliveries > 0 or self.checkpoint < self.head
-
-
-def status(name: str) -> ProjectionStatus:
-    """How far behind the log a projection is."""
-    target = get(name)
-    checkpoint = (
-        ProjectionCheckpoint.objects.filter(name=name)
-        .values_list("last_sequence", flat=True)
-        .first()
-        or 0
-    )
-    head = (
-        StoredEvent.objects.filter(event_type__in=target.event_types).aggregate(
-            head=Max("sequence")
-        )["head"]
-        or 0
-    )
-    pending = Delivery.objects.filter(
-        handler=handler_name(name),
-        status__in=(DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.DEAD),
-    ).count()
-    return ProjectionStatus(name, checkpoint, head, pending)

@@ -1,4 +1,5 @@
-"""Read models of orders, fed by events through the outbox (see apps/events/projection.py).
+"""Read models of orders, applied in the transaction of the command that appends the event
+(see apps/events/projection.py).
 
 * ``order_summary``: one row per order (state, totals, item count, payment and shipment status,
   milestone timestamps) plus paid revenue per day and currency. List endpoints and statistics
@@ -21,9 +22,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
-from apps.events.base import EventEnvelope
+from apps.events.models import StoredEvent
 from apps.events.projection import Projection, projection
-from apps.events.runner import DeferDelivery
 from apps.orders.events import (
     ORDER_AGGREGATE,
     TRANSITION_EVENT_TYPES,
@@ -66,8 +66,8 @@ MILESTONES: dict[str, str] = {
 }
 
 
-class ProjectionNotReady(DeferDelivery):
-    """An event arrived before the one that creates its row; the delivery is deferred."""
+class SummaryMissing(LookupError):
+    """An event about an order whose OrderCreated was never applied: the log is inconsistent."""
 
 
 def _milliseconds(start: datetime, end: datetime) -> int:
@@ -83,7 +83,7 @@ class OrderSummaryProjection(Projection):
         | set(SHIPMENT_STATUS_BY_EVENT)
     )
 
-    def apply(self, event: EventEnvelope) -> None:
+    def apply(self, event: StoredEvent) -> None:
         if event.event_type == OrderCreated.event_type:
             self._create(event)
         elif event.aggregate_type == ORDER_AGGREGATE:
@@ -98,7 +98,7 @@ class OrderSummaryProjection(Projection):
         OrderSummary.objects.all().delete()
         DailyRevenue.objects.all().delete()
 
-    def _create(self, event: EventEnvelope) -> None:
+    def _create(self, event: StoredEvent) -> None:
         payload = event.payload
         OrderSummary.objects.bulk_create(
             [
@@ -124,10 +124,10 @@ class OrderSummaryProjection(Projection):
     def _locked_row(self, order_id: Any) -> OrderSummary:
         row = OrderSummary.objects.select_for_update().filter(order_id=order_id).first()
         if row is None:
-            raise ProjectionNotReady(f"no summary yet for order {order_id}")
+            raise SummaryMissing(f"no summary for order {order_id}")
         return row
 
-    def _transition(self, event: EventEnvelope) -> None:
+    def _transition(self, event: StoredEvent) -> None:
         row = self._locked_row(event.aggregate_id)
         changed: set[str] = set()
         if event.version > row.order_version:
@@ -163,7 +163,7 @@ class OrderSummaryProjection(Projection):
         return changed
 
     @staticmethod
-    def _add_revenue(row: OrderSummary, event: EventEnvelope) -> None:
+    def _add_revenue(row: OrderSummary, event: StoredEvent) -> None:
         day = event.occurred_at.date()
         amount = Decimal(event.payload.get("amount") or row.total)
         DailyRevenue.objects.get_or_create(
@@ -173,7 +173,7 @@ class OrderSummaryProjection(Projection):
             paid_orders=F("paid_orders") + 1, amount=F("amount") + amount
         )
 
-    def _set_status(self, event: EventEnvelope, kind: str, status: str) -> None:
+    def _set_status(self, event: StoredEvent, kind: str, status: str) -> None:
         order_id = event.payload.get("order_id")
         if not order_id:
             return
@@ -197,7 +197,7 @@ class OrderHistoryProjection(Projection):
     name = "order_history"
     event_types = frozenset({OrderCreated.event_type, *TRANSITION_EVENT_TYPES})
 
-    def apply(self, event: EventEnvelope) -> None:
+    def apply(self, event: StoredEvent) -> None:
         payload = event.payload
         OrderStateChange.objects.bulk_create(
             [

@@ -2,8 +2,9 @@
 
 The cache entry is dropped whenever the order summary projection applies an event (after its
 commit), and expires after ``OMS_STATS_CACHE_SECONDS`` in any case, so an answer is never older
-than that. Each answer says how fresh it is: the summary projection's checkpoint
-(``as_of_sequence``) and when it was computed (``generated_at``).
+than that. Each answer says how fresh it is: the log position it includes (``as_of_position``;
+projections are applied with the write, so every event up to it is in the numbers) and when it
+was computed (``generated_at``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Count, QuerySet
+from django.db.models import Avg, Count, Max, QuerySet
 
-from apps.events.models import ProjectionCheckpoint
+from apps.events.models import StoredEvent
 from apps.orders.models import DailyRevenue, OrderSummary
-from apps.orders.projections import STATS_CACHE_KEY, OrderSummaryProjection
+from apps.orders.projections import STATS_CACHE_KEY
 from apps.orders.state_machine import OrderState
 from shared import clock
 from shared.money import format_amount
@@ -30,15 +31,10 @@ def order_statistics() -> dict[str, Any]:
     cached: dict[str, Any] | None = cache.get(STATS_CACHE_KEY)
     if cached is not None:
         return {**cached, "cached": True}
-    # Read the checkpoint first: the rows read after it are at least that fresh.
-    as_of = (
-        ProjectionCheckpoint.objects.filter(name=OrderSummaryProjection.name)
-        .values_list("last_sequence", flat=True)
-        .first()
-        or 0
-    )
+    # Read the head first: the rows read after it include at least every event up to it.
+    as_of = StoredEvent.objects.aggregate(head=Max("position"))["head"] or 0
     stats = {
-        "as_of_sequence": as_of,
+        "as_of_position": as_of,
         "generated_at": clock.now().isoformat(),
         "max_age_seconds": settings.OMS_STATS_CACHE_SECONDS,
         "orders_per_state": _orders_per_state(),

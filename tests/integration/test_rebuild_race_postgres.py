@@ -1,4 +1,5 @@
-"""A projection rebuild racing live deliveries, with real parallel PostgreSQL connections."""
+"""A projection rebuild racing live commands (which apply the projections in their own
+transactions), with real parallel PostgreSQL connections."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("rounds", range(3))
-def test_a_rebuild_and_live_deliveries_neither_deadlock_nor_lose_an_event(
+def test_a_rebuild_and_live_commands_neither_deadlock_nor_lose_an_event(
     customer: Any, rounds: int
 ) -> None:
     for _ in range(20):

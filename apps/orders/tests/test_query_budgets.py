@@ -1,7 +1,7 @@
 """Query counts do not grow with the number of items or orders.
 
 Commits are real here, so a create's count includes what runs after it in the same request with
-the inline backend: the payment request, the projections and their outbox bookkeeping. The list's
+the inline backend: the payment request and its outbox bookkeeping. The list's
 budget is asserted in test_read_api.py.
 """
 
@@ -45,9 +45,9 @@ def test_creating_an_order_costs_the_same_with_1_and_with_50_items(
     one = queries_for(lambda: post("/api/v1/orders/", body(1), format="json"))
     fifty = queries_for(lambda: post("/api/v1/orders/", body(50), format="json"))
     assert one == fifty
-    # Request, then three inline deliveries (payment request, two projections) and the summary
-    # update that the payment request causes; none of them depends on the number of items.
-    assert fifty <= 58, fifty
+    # The request (with the projections applied in its transaction), then the inline delivery of
+    # the payment request; none of it depends on the number of items.
+    assert fifty <= 34, fifty
 
 
 def test_order_detail_costs_the_same_with_1_and_with_40_items(

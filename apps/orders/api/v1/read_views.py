@@ -33,8 +33,8 @@ class OrderStatsView(APIView):
                     "Orders per state, paid revenue per currency and per day, and the mean and "
                     "95th percentile (nearest rank) of the time from creation to payment and from "
                     "payment to delivery. Served from a cache dropped by every applied event and "
-                    "never older than `max_age_seconds`; `as_of_sequence` is the last event the "
-                    "numbers include and `generated_at` when they were computed."
+                    "never older than `max_age_seconds`; `as_of_position` is the last log "
+                    "position the numbers include and `generated_at` when they were computed."
                 ),
             ),
             401: PROBLEM,
@@ -104,8 +104,8 @@ LIST_SCHEMA = extend_schema(
     responses={200: page_of(OrderSummaryOutputSerializer), 400: PROBLEM, 401: PROBLEM},
     summary="List orders, newest first (a customer sees their own; staff see all)",
     description=(
-        "Read from the order summary projection. With the inline backend it is up to date when "
-        "the command's response returns; with Celery it follows within the delivery delay."
+        "Read from the order summary projection, which the command that changes an order "
+        "updates in its own transaction: a list read after a command's response includes it."
     ),
 )
 
