@@ -10,17 +10,7 @@ from django.http import HttpRequest
 
 from apps.events.models import Delivery, DeliveryStatus, StoredEvent
 from apps.events.services import retry_dead_letters
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from shared.admin import ReadOnlyAdmin
 
 
 @admin.register(StoredEvent)

@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 
 from apps.orders.models import Order, OrderItem
 from apps.orders.queries import order_timeline
+from shared.admin import AmountsInCurrencyAdmin
 from shared.money import format_amount
 
 
@@ -17,25 +18,30 @@ class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
     can_delete = False
-    fields = ("position", "sku", "name", "quantity", "unit_price")
+    fields = ("position", "sku", "name", "quantity", "unit_price_in_currency")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description="unit price")
+    def unit_price_in_currency(self, item: OrderItem) -> str:
+        return format_amount(item.unit_price, item.order.currency)
+
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    list_display = ("id", "customer", "state", "total_amount", "version", "created_at")
+class OrderAdmin(AmountsInCurrencyAdmin):
+    amount_fields = ("total",)
+    list_display = ("id", "customer", "state", "total", "version", "created_at")
     list_filter = ("state", "currency", "payment_method", "shipping_method")
     search_fields = ("id", "customer__username")
     date_hierarchy = "created_at"
     inlines = (OrderItemInline,)
-    readonly_fields = (
+    fields = (
         "id",
         "customer",
         "state",
-        "total_amount",
+        "total",
         "payment_method",
         "shipping_method",
         "version",
@@ -43,16 +49,7 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
         "event_log",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="Total", ordering="total")
-    def total_amount(self, order: Order) -> str:
-        return f"{format_amount(order.total, order.currency)} {order.currency}"
+    readonly_fields = ("event_log",)
 
     @admin.display(description="Events")
     def event_log(self, order: Order) -> str:

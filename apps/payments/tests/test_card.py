@@ -113,6 +113,6 @@ def test_a_card_payment_has_no_authorization_step(customer: Any) -> None:
     before = StoredEvent.objects.count()
     with pytest.raises(PaymentStepNotSupported) as info:
         payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
-    assert info.value.status == 400
+    assert info.value.status == 422
     assert StoredEvent.objects.count() == before
     assert payment_of(order).status == "submitted"
