@@ -13,7 +13,7 @@ $(INSTALLED): requirements.lock
 
 install: $(INSTALLED)
 
-# Embedded mode: SQLite under var/, inline event delivery, embedded worker beside the web server.
+# Embedded mode: SQLite under var/, the embedded worker (subscriptions) beside the web server.
 run: install
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput

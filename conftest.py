@@ -42,6 +42,14 @@ def _default_retry_policy() -> Iterator[None]:
     use_policy(None)
 
 
+@pytest.fixture(autouse=True)
+def _reactions_after_commit(settings: Any) -> None:
+    """Run the subscriptions right after each commit, in the test's process (see
+    ``apps/events/after_commit.py``): a test sees its request's reactions without a worker.
+    Tests of the runners themselves turn it off."""
+    settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = True
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., Any]:
     counter = iter(range(1, 1_000_000))

@@ -1,4 +1,4 @@
-"""The Celery application (used when ``OMS_EVENT_BACKEND=celery``)."""
+"""The Celery application: workers that run the subscriptions (see apps/events/tasks.py)."""
 
 from __future__ import annotations
 

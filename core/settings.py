@@ -1,8 +1,8 @@
 """Settings of the order management service, in one module, configured by environment variables.
 
-Defaults are safe for development: SQLite under ``var/``, DEBUG on, inline event delivery.
-Production sets ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and usually
-``OMS_EVENT_BACKEND=celery`` with ``CELERY_BROKER_URL``.
+Defaults are safe for development: SQLite under ``var/``, DEBUG on, the embedded worker.
+Production sets ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and runs
+subscriptions with ``manage.py worker`` processes or Celery (``CELERY_BROKER_URL``).
 """
 
 from __future__ import annotations
@@ -174,22 +174,27 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- Event delivery ---------------------------------------------------------------------------
-OMS_EVENT_BACKEND = os.environ.get("OMS_EVENT_BACKEND", "inline")
+# --- Event delivery: subscriptions over the log ------------------------------------------------
 OMS_DELIVERY_MAX_RETRIES = env_int("OMS_DELIVERY_MAX_RETRIES", 3)
 OMS_DELIVERY_RETRY_BASE_SECONDS = env_float("OMS_DELIVERY_RETRY_BASE_SECONDS", 2.0)
 OMS_DELIVERY_RETRY_CAP_SECONDS = env_float("OMS_DELIVERY_RETRY_CAP_SECONDS", 300.0)
-# A pending delivery older than this was lost between commit and dispatch: the sweeper takes it.
-OMS_SWEEPER_GRACE_SECONDS = env_float("OMS_SWEEPER_GRACE_SECONDS", 30.0)
-# A handler may defer an event that came before the one it depends on (out-of-order delivery);
-# after this long the deferral counts as a failure.
-OMS_DELIVERY_MAX_DEFER_SECONDS = env_float("OMS_DELIVERY_MAX_DEFER_SECONDS", 600.0)
-# After the sweeper hands a delivery to the broker it waits this long before sending it again.
-OMS_SWEEPER_LEASE_SECONDS = env_float("OMS_SWEEPER_LEASE_SECONDS", 60.0)
-OMS_WORKER_INTERVAL_SECONDS = env_float("OMS_WORKER_INTERVAL_SECONDS", 1.0)
-# Celery retries due within this many seconds are sent with a countdown; later ones wait in the
-# database for the sweeper (kept well below Redis' visibility timeout).
-OMS_CELERY_MAX_COUNTDOWN_SECONDS = env_float("OMS_CELERY_MAX_COUNTDOWN_SECONDS", 60.0)
+# Segments per subscription (by partition key; a divisor of 1024): how many runners can work on
+# one subscription at once. Changing it moves events between segments: stop the runners first.
+OMS_SUBSCRIPTION_SEGMENTS = env_int("OMS_SUBSCRIPTION_SEGMENTS", 4)
+if 1024 % OMS_SUBSCRIPTION_SEGMENTS:
+    raise ImproperlyConfigured("OMS_SUBSCRIPTION_SEGMENTS must divide 1024 (1, 2, 4, ... 64)")
+# Events read and handled per batch (one transaction, one commit).
+OMS_SUBSCRIPTION_BATCH_SIZE = env_int("OMS_SUBSCRIPTION_BATCH_SIZE", 100)
+# Celery: how often beat looks for segments with work, how long a drain task runs at most, and
+# how long a sent task holds its segment's lease before another may be sent.
+OMS_SUBSCRIPTION_DISPATCH_SECONDS = env_float("OMS_SUBSCRIPTION_DISPATCH_SECONDS", 1.0)
+OMS_SUBSCRIPTION_DRAIN_SECONDS = env_float("OMS_SUBSCRIPTION_DRAIN_SECONDS", 10.0)
+OMS_SUBSCRIPTION_DISPATCH_LEASE_SECONDS = env_float("OMS_SUBSCRIPTION_DISPATCH_LEASE_SECONDS", 60.0)
+# The embedded worker's poll interval (on PostgreSQL it also wakes on NOTIFY).
+OMS_WORKER_INTERVAL_SECONDS = env_float("OMS_WORKER_INTERVAL_SECONDS", 0.5)
+# Tests only: run every subscription until idle right after each commit that appended events, in
+# the committing process. Production leaves reactions to workers.
+OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = env_bool("OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT", False)
 
 # --- Idempotency keys -------------------------------------------------------------------------
 OMS_IDEMPOTENCY_KEY_TTL_HOURS = env_float("OMS_IDEMPOTENCY_KEY_TTL_HOURS", 24.0)
@@ -209,9 +214,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-due-deliveries": {
-        "task": "events.sweep_deliveries",
-        "schedule": env_float("OMS_SWEEP_INTERVAL_SECONDS", 5.0),
+    "dispatch-subscriptions": {
+        "task": "events.dispatch_subscriptions",
+        "schedule": OMS_SUBSCRIPTION_DISPATCH_SECONDS,
     },
     "purge-expired-idempotency-keys": {
         "task": "idempotency.purge_expired_keys",

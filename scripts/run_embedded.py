@@ -16,7 +16,7 @@ ADDRESS = os.environ.get("OMS_ADDRESS", "127.0.0.1:8000")
 def main() -> int:
     base = f"http://{ADDRESS}"
     print(
-        "\nOMS is starting (embedded mode: SQLite, inline events, embedded worker)\n"
+        "\nOMS is starting (embedded mode: SQLite, the embedded worker runs the subscriptions)\n"
         f"  API         {base}/api/v1/orders/\n"
         f"  Swagger UI  {base}/api/docs/\n"
         f"  OpenAPI     {base}/api/schema/\n"
@@ -29,14 +29,14 @@ def main() -> int:
     # SIGTERM (from a supervisor or `kill`) stops both children too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     manage = [sys.executable, str(ROOT / "manage.py")]
-    # The simulated payment provider and carrier answer by webhook: their handlers run in the
-    # server (inline delivery) and their sender in the worker, which calls this server back.
+    # The simulated payment provider and carrier answer by webhook: their handlers (subscriptions)
+    # and their sender run in the worker, which calls this server back.
     env = {"OMS_SIMULATOR_ENABLED": "1", "OMS_SIMULATOR_BASE_URL": base, **os.environ}
     worker = subprocess.Popen([*manage, "worker"], cwd=ROOT, env=env)
     server = subprocess.Popen([*manage, "runserver", ADDRESS, "--noreload"], cwd=ROOT, env=env)
     try:
         # Stop everything when either child ends: a server without its worker would silently
-        # stop retrying deliveries and sending the simulator's webhooks.
+        # stop reacting to events and sending the simulator's webhooks.
         while server.poll() is None and worker.poll() is None:
             time.sleep(0.5)
         if worker.poll() is not None:

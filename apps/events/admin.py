@@ -1,4 +1,5 @@
-"""Admin for the event store (read-only) and the outbox, with a retry action for dead letters."""
+"""Admin for the event store, the subscriptions' checkpoints and their parked and dead events
+(read-only, with a retry action for dead letters)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.events.models import Delivery, DeliveryStatus, StoredEvent
-from apps.events.services import retry_dead_letters
+from apps.events.models import ParkedEvent, ParkedStatus, StoredEvent, SubscriptionCheckpoint
+from apps.events.subscriptions import retry_dead_letters
 from shared.admin import ReadOnlyAdmin
 
 
 @admin.register(StoredEvent)
 class StoredEventAdmin(ReadOnlyAdmin):
     list_display = (
+        "position",
         "sequence",
         "event_type",
         "aggregate_type",
@@ -27,17 +29,31 @@ class StoredEventAdmin(ReadOnlyAdmin):
     search_fields = ("aggregate_id", "event_id", "idempotency_key")
 
 
-@admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "handler", "status", "attempts", "next_attempt_at", "event", "last_error")
-    list_filter = ("status", "handler")
-    search_fields = ("handler", "last_error")
+@admin.register(SubscriptionCheckpoint)
+class SubscriptionCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ("subscription", "segment", "position", "updated_at")
+    list_filter = ("subscription",)
+
+
+@admin.register(ParkedEvent)
+class ParkedEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "subscription",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "event",
+        "last_error",
+    )
+    list_filter = ("status", "subscription")
+    search_fields = ("subscription", "last_error")
     list_select_related = ("event",)
     actions = ("retry_selected",)
 
-    @admin.action(description="Retry the selected dead deliveries now")
-    def retry_selected(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        dead_ids = list(queryset.filter(status=DeliveryStatus.DEAD).values_list("id", flat=True))
+    @admin.action(description="Retry the selected dead events now")
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[ParkedEvent]) -> None:
+        dead_ids = list(queryset.filter(status=ParkedStatus.DEAD).values_list("id", flat=True))
         counts = retry_dead_letters(ids=dead_ids)
         summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
         self.message_user(

@@ -1,8 +1,8 @@
-"""The event store and the transactional outbox.
+"""The event store and the positions of its readers.
 
-``StoredEvent`` is the append-only log and the source of truth. ``Delivery`` is one row per
-(event, subscribed handler), written in the same transaction as the event: the outbox from which
-handlers are run, retried and, when they keep failing, parked as dead letters.
+``StoredEvent`` is the append-only log and the source of truth. Subscriptions read it in commit
+order from a ``SubscriptionCheckpoint`` per segment; an event a handler failed on is a
+``ParkedEvent`` (retried, then dead). Nothing is written per (event, handler) on the write path.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from datetime import datetime
 from django.db import models
 
 from apps.events.base import EventEnvelope
-from shared import clock
 
 
 class StoredEvent(models.Model):
@@ -36,6 +35,8 @@ class StoredEvent(models.Model):
     # The stream the event belongs to (DomainEvent.partition_key): an order's id on every event
     # about the order, its payment's and its shipment's included.
     partition_key = models.UUIDField()
+    # bucket_of(partition_key), stored so a segment's events are one indexed filter away.
+    bucket = models.PositiveSmallIntegerField(default=0)
     version = models.PositiveIntegerField()
     payload = models.JSONField()
     metadata = models.JSONField()
@@ -78,24 +79,65 @@ class StoredEvent(models.Model):
         )
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RETRYING = "retrying", "Retrying"
-    SUCCEEDED = "succeeded", "Succeeded"
-    DEAD = "dead", "Dead"
+# Events are spread over this many buckets by partition key; a subscription's segments group
+# buckets (segment = bucket mod segments), so any segment count dividing it keeps partitions whole.
+PARTITION_BUCKETS = 1024
 
 
-RUNNABLE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+def bucket_of(partition_key: uuid.UUID) -> int:
+    return partition_key.int % PARTITION_BUCKETS
 
 
-class Delivery(models.Model):
-    """One handler's obligation to process one event (the outbox row)."""
+class SubscriptionCheckpoint(models.Model):
+    """How far one segment of one subscription has read the log (its last handled position).
+
+    Locked (``SELECT ... FOR UPDATE SKIP LOCKED``) by the runner that processes the segment, so
+    two runners never process one segment at once; moved in the transaction of the batch.
+    """
+
+    subscription = models.CharField(max_length=200)
+    segment = models.PositiveSmallIntegerField()
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+    # When a Celery drain task was last sent for it: another is not sent until a lease passes.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("subscription", "segment")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("subscription", "segment"), name="checkpoint_unique_segment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription}[{self.segment}] @ {self.position}"
+
+
+class ParkedStatus(models.TextChoices):
+    PARKED = "parked", "Parked (retried when due)"
+    DEAD = "dead", "Dead (waits for an operator)"
+    # An operator's retry succeeded: kept, so the dead letter's story can still be read.
+    RESOLVED = "resolved", "Resolved by an operator's retry"
+
+
+class ParkedEvent(models.Model):
+    """An event one subscription failed to handle: retried with back-off, then dead.
+
+    Written only on failure (or for an event that waits behind a parked one of its partition);
+    a successful automatic retry deletes the row, an operator's marks it resolved. Unique per
+    (subscription, event).
+    """
 
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(StoredEvent, on_delete=models.PROTECT, related_name="deliveries")
-    handler = models.CharField(max_length=200)
+    subscription = models.CharField(max_length=200)
+    event = models.ForeignKey(StoredEvent, on_delete=models.PROTECT, related_name="parked")
+    # Copied from the event: the runner finds, orders and blocks by them without a join.
+    bucket = models.PositiveSmallIntegerField()
+    partition_key = models.UUIDField()
+    position = models.BigIntegerField()
     status = models.CharField(
-        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        max_length=10, choices=ParkedStatus.choices, default=ParkedStatus.PARKED
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
@@ -103,62 +145,37 @@ class Delivery(models.Model):
     last_traceback = models.TextField(blank=True, default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
-    succeeded_at = models.DateTimeField(null=True, blank=True)
     dead_at = models.DateTimeField(null=True, blank=True)
-    # When a task for it was last handed to the broker: the sweeper does not send it again until
-    # a lease has passed, so a backlog does not fill the queue with copies of the same work.
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ("id",)
-        verbose_name_plural = "deliveries"
+        ordering = ("position",)
         constraints = [
             models.UniqueConstraint(
-                fields=("event", "handler"), name="delivery_unique_event_handler"
+                fields=("subscription", "event"), name="parked_unique_subscription_event"
             ),
         ]
         indexes = [
-            # The sweeper's query: runnable deliveries that are due, oldest first.
-            models.Index(fields=("status", "next_attempt_at"), name="delivery_due_idx"),
-            models.Index(fields=("handler", "status"), name="delivery_handler_status_idx"),
+            models.Index(
+                fields=("subscription", "status", "next_attempt_at"), name="parked_due_idx"
+            ),
+            models.Index(fields=("status", "subscription"), name="parked_status_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"delivery {self.id} of event #{self.event_id} to {self.handler} ({self.status})"
+        return f"event #{self.position} parked for {self.subscription} ({self.status})"
 
-    def mark_succeeded(self, at: datetime | None = None) -> None:
-        moment = at or clock.now()
-        self.status = DeliveryStatus.SUCCEEDED
-        self.attempts += 1
-        self.succeeded_at = moment
-        self.updated_at = moment
-        self.last_error = ""
-        self.last_traceback = ""
-
-    def mark_failed(self, error: str, traceback_text: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt: schedule the retry at ``retry_at`` or, when None, park it."""
-        moment = clock.now()
+    def mark_failed(
+        self, error: str, traceback_text: str, retry_at: datetime | None, at: datetime
+    ) -> None:
+        """Record a failed attempt: retry at ``retry_at`` or, when None, it is dead."""
         self.attempts += 1
         self.last_error = error[:2000]
         self.last_traceback = traceback_text[-20000:]
-        self.updated_at = moment
-        if retry_at is None:
-            self.mark_dead(moment)
-        else:
-            self.status = DeliveryStatus.RETRYING
-            self.next_attempt_at = retry_at
-
-    def mark_dead(self, at: datetime) -> None:
-        self.status = DeliveryStatus.DEAD
-        self.dead_at = at
         self.updated_at = at
-
-    @staticmethod
-    def new(event_sequence: int, handler: str, at: datetime) -> Delivery:
-        return Delivery(
-            event_id=event_sequence,
-            handler=handler,
-            next_attempt_at=at,
-            created_at=at,
-            updated_at=at,
-        )
+        if retry_at is None:
+            self.status = ParkedStatus.DEAD
+            self.dead_at = at
+        else:
+            self.status = ParkedStatus.PARKED
+            self.next_attempt_at = retry_at

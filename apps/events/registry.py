@@ -1,9 +1,9 @@
-"""The registry of event handlers.
+"""The registry of event handlers: each registration is a subscription to the log.
 
 A handler is registered under a stable name for one or more event types. The name is what the
-outbox stores, so renaming a handler class does not orphan its pending deliveries as long as the
-name stays. Handler modules are imported by :meth:`EventsConfig.ready`, so registration never
-depends on which module happened to be imported first.
+subscription's checkpoints and parked events store, so renaming a handler class loses nothing as
+long as the name stays. Handler modules are imported by :meth:`EventsConfig.ready`, so
+registration never depends on which module happened to be imported first.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ class HandlerRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
+
+    def event_types_of(self, name: str) -> frozenset[str]:
+        registration = self._by_name.get(name)
+        if registration is None:
+            raise LookupError(f"no handler named {name!r} is registered")
+        return registration.event_types
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name

@@ -1,10 +1,10 @@
 """Appending to and reading from the event store.
 
-:func:`append` is called by services inside their transaction. It writes the events, applies
-the projections that read them and, in the same transaction, one outbox row per subscribed
-handler, then asks the dispatcher to hand the new
-deliveries to the backend once the transaction has committed. A rolled-back transaction therefore
-delivers nothing, and a committed one loses nothing even if the process dies before dispatch.
+:func:`append` is called by services inside their transaction. It writes the events and applies
+the projections that read them, and nothing else: reactions are subscriptions that read the log
+after it commits (``apps/events/subscriptions.py``), so a rolled-back transaction causes nothing
+and a committed one loses nothing, whatever happens to the process afterwards. On PostgreSQL the
+commit itself wakes the runners (``NOTIFY`` from the trigger that gives positions).
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
+from apps.events import after_commit
 from apps.events.base import DomainEvent, to_json
 from apps.events.context import current_causation
-from apps.events.dispatcher import dispatch_on_commit
-from apps.events.models import Delivery, StoredEvent
+from apps.events.models import StoredEvent, bucket_of
 from apps.events.projection import apply_inline
-from apps.events.registry import registry
 from shared import clock
 from shared.exceptions import ConcurrencyConflict
 
@@ -52,13 +51,15 @@ def append(
     rows = []
     for offset, event in enumerate(events, start=1):
         version = expected_version + offset
+        partition_key = event.partition_key()
         rows.append(
             StoredEvent(
                 event_id=uuid.uuid4(),
                 event_type=event.event_type,
                 aggregate_type=event.aggregate_type,
                 aggregate_id=event.aggregate_id,
-                partition_key=event.partition_key(),
+                partition_key=partition_key,
+                bucket=bucket_of(partition_key),
                 version=version,
                 payload=event.payload(),
                 metadata={
@@ -87,14 +88,7 @@ def append(
 
     # The read models of this database change in this transaction, with the write.
     apply_inline(stored)
-    deliveries = [
-        Delivery.new(event.sequence, handler_name, moment)
-        for event in stored
-        for handler_name in registry.handler_names_for(event.event_type)
-    ]
-    if deliveries:
-        created = Delivery.objects.bulk_create(deliveries)
-        dispatch_on_commit([d.id for d in created])
+    after_commit.log_grew()
     return stored
 
 
@@ -105,3 +99,8 @@ def committed_after(position: int) -> QuerySet[StoredEvent]:
     reader that asks again with the last position it saw never skips an event.
     """
     return StoredEvent.objects.filter(position__gt=position).order_by("position")
+
+
+def head_position() -> int:
+    """The last committed position of the log (0 when it is empty)."""
+    return StoredEvent.objects.aggregate(head=Max("position"))["head"] or 0

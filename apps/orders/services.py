@@ -1,7 +1,7 @@
 """The order service: the one place where orders change.
 
 Each public method handles one command in one transaction: lock the row, ask the state machine,
-update the row and bump its version, append the event (which writes the outbox rows too).
+update the row and bump its version, append the event (which applies the projections too).
 """
 
 from __future__ import annotations

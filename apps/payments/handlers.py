@@ -2,7 +2,7 @@
 
 Both handlers are safe to run twice (at-least-once delivery): the second run finds the payment the
 first one created or settled, and the database refuses a second payment or a second refund even
-when two runs race. They take no shortcut through the inline backend, so they behave the same
+when two runs race. They take no shortcut through whoever runs them, so they behave the same
 when a Celery worker runs them, in whatever order the deliveries arrive.
 """
 

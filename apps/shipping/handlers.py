@@ -2,7 +2,7 @@
 
 Safe to run twice (at-least-once delivery): the second run finds the shipment and the order
 already processing, and the database refuses a second shipment for one order even when two runs
-race. Nothing here depends on the inline backend: a Celery worker runs it the same way.
+race. Nothing here depends on who runs it: the embedded worker and Celery run it the same way.
 """
 
 from __future__ import annotations

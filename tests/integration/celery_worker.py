@@ -1,8 +1,10 @@
 """A real Celery worker process for the Celery suite.
 
 The worker runs as a separate process, against the test database (PostgreSQL: the test and the
-worker must see each other's commits) and the real broker, with the Celery backend on both sides.
-No test uses ``task_always_eager``.
+worker must see each other's commits) and the real broker, with Celery beat embedded (``-B``) so
+that the dispatch task runs on its schedule as in production. No test uses ``task_always_eager``;
+the test process must not run the subscriptions itself (``OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT``
+off), so every reaction seen was the worker's.
 """
 
 from __future__ import annotations
@@ -50,18 +52,20 @@ def worker_database_url() -> str:
 
 @contextmanager
 def running_worker(
-    *, concurrency: int = 1, extra_env: dict[str, str] | None = None
+    *, concurrency: int = 1, beat: bool = True, extra_env: dict[str, str] | None = None
 ) -> Iterator[Callable[[], str]]:
     """Start a worker, wait until it is ready, yield a function that returns its log so far."""
     require_broker()
+    assert not settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT, "the test would do the worker's job"
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
+    schedule = tempfile.NamedTemporaryFile(suffix=".beat", delete=False)  # noqa: SIM115
     env = {
         **os.environ,
         "DATABASE_URL": worker_database_url(),
-        "OMS_EVENT_BACKEND": "celery",
         "CELERY_BROKER_URL": broker_url(),
         "OMS_CELERY_QUEUE": str(settings.CELERY_TASK_DEFAULT_QUEUE),
-        "DATABASE_CONN_MAX_AGE": "0",
+        "OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT": "0",
+        "OMS_SUBSCRIPTION_DISPATCH_SECONDS": "0.5",
         **(extra_env or {}),
     }
     command = [
@@ -78,6 +82,7 @@ def running_worker(
         "--without-mingle",
         "--include=tests.support.probe",
         f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
+        *(["-B", f"--schedule={schedule.name}"] if beat else []),
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -102,6 +107,9 @@ def running_worker(
             process.wait()
         log.close()
         os.unlink(log.name)
+        schedule.close()
+        for leftover in Path(schedule.name).parent.glob(Path(schedule.name).name + "*"):
+            leftover.unlink(missing_ok=True)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 30, what: str = "") -> None:

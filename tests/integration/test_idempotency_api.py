@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from apps.events.models import Delivery, DeliveryStatus, StoredEvent
+from apps.events.models import ParkedEvent, ParkedStatus, StoredEvent
 from apps.events.registry import registry
 from apps.idempotency.models import IdempotencyRecord
 from apps.orders.models import Order, OrderItem
@@ -89,7 +89,7 @@ def written() -> tuple[int, int, int, int, int]:
         Order.objects.count(),
         OrderItem.objects.count(),
         StoredEvent.objects.count(),
-        Delivery.objects.count(),
+        ParkedEvent.objects.count(),
         IdempotencyRecord.objects.count(),
     )
 
@@ -323,9 +323,18 @@ def dead_delivery(customer: Any) -> Any:
     registry.register(name, frozenset({"IdempotencyTestNothing"}), CountingFailingHandler)
     CountingFailingHandler.calls = 0
     event = StoredEvent.objects.filter(aggregate_id=create_order(customer).id).get()
-    delivery = Delivery.new(event.sequence, name, event.occurred_at)
-    delivery.status = DeliveryStatus.DEAD
-    delivery.save()
+    delivery = ParkedEvent.objects.create(
+        subscription=name,
+        event=event,
+        bucket=event.bucket,
+        partition_key=event.partition_key,
+        position=event.position or event.sequence,
+        status=ParkedStatus.DEAD,
+        next_attempt_at=event.occurred_at,
+        created_at=event.occurred_at,
+        updated_at=event.occurred_at,
+        dead_at=event.occurred_at,
+    )
     yield delivery
     registry.unregister(name)
 

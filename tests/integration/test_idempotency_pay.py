@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from apps.events.models import Delivery, StoredEvent
+from apps.events.models import ParkedEvent, StoredEvent
 from apps.idempotency.models import IdempotencyRecord
 from apps.orders.tests.factories import create_order
 from shared.clock import frozen_clock
@@ -30,7 +30,7 @@ def written() -> tuple[int, int, int, int]:
     return (
         Payment.objects.count(),
         StoredEvent.objects.count(),
-        Delivery.objects.count(),
+        ParkedEvent.objects.count(),
         IdempotencyRecord.objects.count(),
     )
 

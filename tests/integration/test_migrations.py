@@ -60,3 +60,72 @@ def test_stored_payment_and_shipment_events_get_their_orders_id_as_partition_key
     finally:
         # Leave the schema at the latest state for the tests that follow.
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_open_outbox_deliveries_become_parked_events_and_checkpoints_start_at_the_head() -> None:
+    old_apps = migrate([("events", "0006_projections_in_the_command")])
+    stored_event = old_apps.get_model("events", "StoredEvent")
+    delivery = old_apps.get_model("events", "Delivery")
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    events = []
+    for version in (1, 2, 3, 4):
+        aggregate_id = uuid.uuid4()
+        events.append(
+            stored_event.objects.create(
+                event_id=uuid.uuid4(),
+                event_type="OrderCreated",
+                aggregate_type="order",
+                aggregate_id=aggregate_id,
+                partition_key=aggregate_id,
+                version=1,
+                payload={"n": version},
+                metadata={},
+                occurred_at=moment,
+            )
+        )
+    for event, status, attempts in zip(
+        events,
+        ("pending", "retrying", "dead", "succeeded"),
+        (0, 2, 4, 1),
+        strict=True,
+    ):
+        delivery.objects.create(
+            event=event,
+            handler="payments.request_payment",
+            status=status,
+            attempts=attempts,
+            next_attempt_at=moment,
+            last_error="" if status in ("pending", "succeeded") else "boom",
+            created_at=moment,
+            updated_at=moment,
+        )
+    try:
+        new_apps = migrate([("events", "0007_subscriptions_replace_the_outbox")])
+        parked = new_apps.get_model("events", "ParkedEvent")
+        rows = {
+            row.event_id: (row.status, row.attempts, row.last_error)
+            for row in parked.objects.filter(subscription="payments.request_payment")
+        }
+        assert rows == {
+            events[0].sequence: ("parked", 0, ""),
+            events[1].sequence: ("parked", 2, "boom"),
+            events[2].sequence: ("dead", 4, "boom"),
+        }
+        checkpoints = new_apps.get_model("events", "SubscriptionCheckpoint").objects.filter(
+            subscription="payments.request_payment"
+        )
+        head = max(
+            upgraded_positions := list(
+                new_apps.get_model("events", "StoredEvent").objects.values_list(
+                    "position", flat=True
+                )
+            )
+        )
+        assert None not in upgraded_positions
+        assert checkpoints.exists()
+        assert {c.position for c in checkpoints} == {head}
+        upgraded = new_apps.get_model("events", "StoredEvent")
+        for row in upgraded.objects.all():
+            assert row.bucket == row.partition_key.int % 1024
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

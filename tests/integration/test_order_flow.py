@@ -1,4 +1,4 @@
-"""The seed's event flow end to end, with real commits and the inline backend.
+"""The seed's event flow end to end, with real commits and the subscriptions run after each one.
 
 create order → OrderCreated → payment handler → PaymentRequested; pay → PaymentSubmitted;
 provider success → PaymentSucceeded → OrderPaid → shipping handler → ShipmentRequested and
@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from apps.events.models import Delivery, DeliveryStatus, StoredEvent
+from apps.events import subscriptions
+from apps.events.models import ParkedEvent, StoredEvent
 from apps.orders.commands import Actor
 from apps.orders.models import Order
 from apps.payments.services import PaymentService
@@ -57,11 +58,16 @@ def create(client: APIClient, payment_method: str, shipping_method: str = "stand
 
 
 def assert_reactions_succeeded() -> None:
-    """Every delivery to the payment and shipping handlers ran once and succeeded."""
-    deliveries = Delivery.objects.filter(handler__regex=r"^(payments|shipping)\.")
-    assert deliveries.exists()
-    assert set(deliveries.values_list("status", flat=True)) == {DeliveryStatus.SUCCEEDED}
-    assert set(deliveries.values_list("attempts", flat=True)) == {1}
+    """The payment and shipping subscriptions handled every event they read, each at the first
+    attempt: none is parked or dead, none is behind, and each reaction happened once."""
+    ours = [
+        r for r in subscriptions.status() if r.subscription.startswith(("payments.", "shipping."))
+    ]
+    assert ours
+    assert {(r.behind, r.parked, r.dead) for r in ours} == {(0, 0, 0)}
+    assert not ParkedEvent.objects.exists()
+    for reaction in ("PaymentRequested", "ShipmentRequested"):
+        assert StoredEvent.objects.filter(event_type=reaction).count() <= 1
 
 
 def test_an_order_travels_from_pending_to_delivered_driven_by_events(
@@ -225,7 +231,7 @@ def test_cancelling_a_pending_order_voids_and_a_late_capture_is_refunded(
 def test_a_paid_order_is_processed_at_once_and_can_no_longer_be_cancelled(
     customer_client: APIClient,
 ) -> None:
-    # With the inline backend the OrderPaid handler runs right after the payment commits, so
+    # The test runs the subscriptions right after the payment commits, so
     # the window in which a PAID order can be cancelled (and refunded) closes immediately. The
     # refund of a cancelled PAID order is shown in apps/payments/tests/test_cancellation.py.
     order_id = create(customer_client, "bank_transfer")

@@ -1,4 +1,4 @@
-"""Workers racing for the same due deliveries, with real parallel PostgreSQL connections."""
+"""Runners racing for the same segments, with real parallel PostgreSQL connections."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import LazySettings
 from django.db import connection
 
-from apps.events.dispatcher import due_delivery_ids
-from apps.events.models import Delivery, DeliveryStatus, StoredEvent
-from apps.events.runner import Outcome, run_delivery
+from apps.events.models import ParkedEvent, StoredEvent
+from apps.events.subscriptions import run_until_idle
+from apps.orders.tests.factories import create_order
 from tests.integration.celery_worker import worker_database_url
 from tests.support.probe import ProbeHandled, send_probe
 
@@ -26,49 +27,53 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def worker_loop(outcomes: Counter[str], barrier: threading.Barrier) -> None:
-    """What `manage.py worker` does, on its own connection."""
+def runner(barrier: threading.Barrier, handled: list[int]) -> None:
+    """What `manage.py worker` or a Celery drain task does, on its own connection."""
     try:
         barrier.wait()
-        while ids := due_delivery_ids():
-            for delivery_id in ids:
-                outcomes[run_delivery(delivery_id)] += 1
+        handled.append(run_until_idle())
     finally:
         connection.close()
 
 
-def test_two_workers_racing_never_run_one_delivery_twice(settings: LazySettings) -> None:
-    settings.OMS_SWEEPER_GRACE_SECONDS = 0
+def test_two_runners_racing_never_handle_one_event_twice(settings: LazySettings) -> None:
+    settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = False
+    settings.OMS_SUBSCRIPTION_BATCH_SIZE = 5  # many small batches: many chances to collide
     probes = 30
     for _ in range(probes):
-        send_probe(mode="slow")  # the inline backend runs each once right after commit
-    assert StoredEvent.objects.filter(event_type=ProbeHandled.event_type).count() == probes
-    # Make every delivery due again, as if none had run: each must now run exactly once more.
-    Delivery.objects.update(status=DeliveryStatus.PENDING, attempts=0)
+        send_probe(mode="slow")
+    assert StoredEvent.objects.filter(event_type=ProbeHandled.event_type).count() == 0
 
     barrier = threading.Barrier(2)
-    outcomes: Counter[str] = Counter()
-    threads = [threading.Thread(target=worker_loop, args=(outcomes, barrier)) for _ in range(2)]
+    handled: list[int] = []
+    threads = [threading.Thread(target=runner, args=(barrier, handled)) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
 
-    assert outcomes[Outcome.SUCCEEDED] == probes
+    assert sum(handled) == probes
     runs = Counter(
         event.payload["probe_event_id"]
         for event in StoredEvent.objects.filter(event_type=ProbeHandled.event_type)
     )
     assert len(runs) == probes
-    assert set(runs.values()) == {2}  # the inline run plus exactly one of the racing workers
-    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SUCCEEDED}
-    assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
+    assert set(runs.values()) == {1}
+    assert not ParkedEvent.objects.exists()
 
 
-def test_the_embedded_worker_stops_cleanly_on_sigterm() -> None:
-    env = {**os.environ, "DATABASE_URL": worker_database_url(), "PYTHONUNBUFFERED": "1"}
+def test_the_embedded_worker_handles_a_commit_and_stops_cleanly_on_sigterm(
+    settings: LazySettings, customer: Any
+) -> None:
+    settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = False
+    env = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "PYTHONUNBUFFERED": "1",
+        "OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT": "0",
+    }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "worker", "--interval", "0.2"],
+        [sys.executable, "manage.py", "worker", "--interval", "5"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -77,8 +82,14 @@ def test_the_embedded_worker_stops_cleanly_on_sigterm() -> None:
     )
     assert process.stdout is not None
     first_line = process.stdout.readline()
-    assert "running due deliveries" in first_line
-    time.sleep(0.5)
+    assert "running subscriptions" in first_line
+    time.sleep(1.0)
+    # The commit wakes it (NOTIFY): the payment handler runs well within its 5-second poll.
+    started = time.monotonic()
+    create_order(customer)
+    while not StoredEvent.objects.filter(event_type="PaymentRequested").exists():
+        assert time.monotonic() - started < 4, "the worker did not wake on the commit"
+        time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 0

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from apps.events.models import Delivery, DeliveryStatus, StoredEvent
-from apps.events.runner import Outcome, run_delivery
+from apps.events.models import StoredEvent
+from apps.events.subscriptions import Outcome, handle_once
 from apps.orders.commands import Actor, CancelOrder
 from apps.orders.models import Order
 from apps.orders.services import OrderService
 from apps.orders.tests.factories import create_order
 from apps.payments.models import Payment
 from apps.payments.services import PaymentService
-from shared import clock
 
 payments = PaymentService()
 SYSTEM = Actor.system()
@@ -66,22 +64,17 @@ def order_event(order: Order, event_type: str) -> StoredEvent:
     return StoredEvent.objects.get(aggregate_id=order.id, event_type=event_type)
 
 
+Delivery = tuple[str, StoredEvent]  # (subscription, event): one handler's work on one event
+
+
 def delivery_of(event_type: str, handler: str, aggregate_id: uuid.UUID) -> Delivery:
-    return Delivery.objects.get(
-        event__event_type=event_type, event__aggregate_id=aggregate_id, handler=handler
-    )
+    return handler, StoredEvent.objects.get(event_type=event_type, aggregate_id=aggregate_id)
 
 
 def run(delivery: Delivery) -> Outcome:
-    return run_delivery(delivery.id)
+    return handle_once(*delivery)
 
 
 def redeliver(delivery: Delivery) -> Outcome:
     """Deliver the same event to the same handler again, as at-least-once delivery may."""
-    Delivery.objects.filter(id=delivery.id).update(
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        succeeded_at=None,
-        next_attempt_at=clock.now() - timedelta(seconds=1),
-    )
-    return run_delivery(delivery.id)
+    return handle_once(*delivery)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from apps.events.models import StoredEvent
-from apps.events.runner import Outcome
+from apps.events.subscriptions import Outcome
 from apps.orders.tests.factories import create_order
 from apps.payments.errors import InvalidPaymentTransition
 from apps.payments.models import Refund

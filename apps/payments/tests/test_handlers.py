@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.events.models import StoredEvent
 from apps.events.registry import registry
-from apps.events.runner import Outcome
+from apps.events.subscriptions import Outcome
 from apps.orders.tests.factories import create_order
 from apps.payments.models import Payment, Refund
 from apps.payments.state_machine import PaymentStatus

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from apps.events.models import Delivery, DeliveryStatus, StoredEvent
-from apps.events.runner import Outcome, run_delivery
+from apps.events.models import StoredEvent
+from apps.events.subscriptions import Outcome, handle_once
 from apps.orders.commands import Actor
 from apps.orders.models import Order
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
 from apps.shipping.models import Shipment
 from apps.shipping.services import ShippingService
-from shared import clock
 
 shipping = ShippingService()
 SYSTEM = Actor.system()
@@ -41,18 +39,15 @@ def event_types_of(aggregate_id: uuid.UUID) -> list[str]:
     )
 
 
+Delivery = tuple[str, StoredEvent]  # (subscription, event): one handler's work on one event
+
+
 def delivery_of(event_type: str, aggregate_id: uuid.UUID) -> Delivery:
-    return Delivery.objects.get(
-        event__event_type=event_type, event__aggregate_id=aggregate_id, handler=CREATE_SHIPMENT
+    return CREATE_SHIPMENT, StoredEvent.objects.get(
+        event_type=event_type, aggregate_id=aggregate_id
     )
 
 
 def redeliver(delivery: Delivery) -> Outcome:
     """Deliver the same event to the same handler again, as at-least-once delivery may."""
-    Delivery.objects.filter(id=delivery.id).update(
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        succeeded_at=None,
-        next_attempt_at=clock.now() - timedelta(seconds=1),
-    )
-    return run_delivery(delivery.id)
+    return handle_once(*delivery)

@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from apps.events.models import Delivery
 from apps.orders.commands import Actor
 from apps.orders.models import Order
 from apps.orders.tests.factories import create_order
 from apps.payments.services import PaymentService
-from apps.payments.tests.helpers import redeliver, submitted_order
+from apps.payments.tests.helpers import delivery_of, redeliver, submitted_order
 from apps.webhooks import simulator
 from apps.webhooks.models import Outcome, SimulatedWebhook, WebhookLog
 from apps.webhooks.tests.helpers import PAYMENT_SECRET, make_secret, state_of
@@ -135,10 +134,7 @@ def test_a_handler_that_runs_again_schedules_nothing_new(customer: Any, settings
     settings.OMS_SIMULATOR_DUPLICATE_RATE = 1.0
     _, payment = submitted_order(customer, "card")
     before = [(row.webhook_id, row.copy, row.body) for row in scheduled()]
-    delivery = Delivery.objects.get(
-        handler="webhooks.simulator.answer_payment", event__aggregate_id=payment.id
-    )
-    redeliver(delivery)
+    redeliver(delivery_of("PaymentSubmitted", "webhooks.simulator.answer_payment", payment.id))
     assert [(row.webhook_id, row.copy, row.body) for row in scheduled()] == before
 
 

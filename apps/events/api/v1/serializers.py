@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.events.models import Delivery, StoredEvent
+from apps.events.models import ParkedEvent, StoredEvent
 from shared.strict import StrictCharField
 
 
@@ -49,13 +49,21 @@ class EventStreamPageSerializer(serializers.Serializer):
 
 
 class DeadLetterOutputSerializer(serializers.ModelSerializer):
+    """An event a subscription gave up on (``dead``), or one an operator's retry resolved."""
+
+    handler = serializers.CharField(source="subscription", help_text="The subscription's name.")
     event_type = serializers.CharField(source="event.event_type")
     event_id = serializers.UUIDField(source="event.event_id")
     event_sequence = serializers.IntegerField(source="event.sequence")
+    event_position = serializers.IntegerField(source="position")
     aggregate_id = serializers.UUIDField(source="event.aggregate_id")
+    partition_key = serializers.UUIDField()
+    succeeded_at = serializers.DateTimeField(
+        source="resolved_at", allow_null=True, help_text="When an operator's retry succeeded."
+    )
 
     class Meta:
-        model = Delivery
+        model = ParkedEvent
         fields = (
             "id",
             "handler",
@@ -64,7 +72,9 @@ class DeadLetterOutputSerializer(serializers.ModelSerializer):
             "event_type",
             "event_id",
             "event_sequence",
+            "event_position",
             "aggregate_id",
+            "partition_key",
             "last_error",
             "last_traceback",
             "created_at",
@@ -75,10 +85,28 @@ class DeadLetterOutputSerializer(serializers.ModelSerializer):
 
 
 class DeadLetterFilterSerializer(serializers.Serializer):
-    handler = StrictCharField(max_length=200, required=False)
+    handler = StrictCharField(max_length=200, required=False, help_text="A subscription's name.")
     event_type = StrictCharField(max_length=100, required=False)
 
 
 class RetryOutcomeSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=["succeeded", "dead", "skipped", "failed"])
-    delivery = DeadLetterOutputSerializer()
+    outcome = serializers.ChoiceField(choices=["succeeded", "dead", "skipped"])
+    delivery = DeadLetterOutputSerializer(help_text="The dead letter after the retry.")
+
+
+class SubscriptionSegmentSerializer(serializers.Serializer):
+    subscription = serializers.CharField()
+    segment = serializers.IntegerField()
+    position = serializers.IntegerField(help_text="The last log position it handled.")
+    behind = serializers.IntegerField(help_text="Events of its types in its segment after it.")
+    oldest_behind_seconds = serializers.FloatField(
+        allow_null=True, help_text="Age of the oldest of them (null when none)."
+    )
+    parked = serializers.IntegerField(help_text="Events waiting for a retry.")
+    dead = serializers.IntegerField(help_text="Events given up on (dead letters).")
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class SubscriptionsSerializer(serializers.Serializer):
+    head = serializers.IntegerField(help_text="The log's last committed position.")
+    segments = SubscriptionSegmentSerializer(many=True)

@@ -6,6 +6,7 @@ app_name = "events"
 
 urlpatterns = [
     path("", views.EventStreamView.as_view(), name="stream"),
+    path("subscriptions/", views.SubscriptionListView.as_view(), name="subscriptions"),
     path("dead-letters/", views.DeadLetterListView.as_view(), name="dead-letters"),
     path(
         "dead-letters/<int:delivery_id>/retry/",

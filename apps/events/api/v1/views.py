@@ -1,4 +1,5 @@
-"""Staff endpoints of the event machinery: the global event stream and the dead-letter queue."""
+"""Staff endpoints of the event machinery: the global event stream, the subscriptions' lag and
+the dead letters."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.events import store
+from apps.events import store, subscriptions
 from apps.events.api.v1 import serializers as s
-from apps.events.models import Delivery, DeliveryStatus
-from apps.events.services import retry_dead_letter
+from apps.events.models import ParkedEvent, ParkedStatus
 from shared.exceptions import NotFound
 from shared.openapi import PROBLEM
 from shared.pagination import (
@@ -87,14 +87,14 @@ class DeadLetterListView(APIView):
         operation_id="dead_letters_list",
         parameters=[s.DeadLetterFilterSerializer, *DeadLetterPagination.parameters()],
         responses={200: page_of(s.DeadLetterOutputSerializer), **STAFF_ERRORS},
-        summary="Deliveries that failed every retry (staff)",
+        summary="Events a subscription failed on after every retry (staff)",
     )
     def get(self, request: Request) -> Response:
         filters = s.DeadLetterFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        dead = Delivery.objects.select_related("event").filter(status=DeliveryStatus.DEAD)
+        dead = ParkedEvent.objects.select_related("event").filter(status=ParkedStatus.DEAD)
         if handler := filters.validated_data.get("handler"):
-            dead = dead.filter(handler=handler)
+            dead = dead.filter(subscription=handler)
         if event_type := filters.validated_data.get("event_type"):
             dead = dead.filter(event__event_type=event_type)
         return paginated(DeadLetterPagination(), dead, s.DeadLetterOutputSerializer, request, self)
@@ -107,13 +107,29 @@ class DeadLetterRetryView(APIView):
         operation_id="dead_letters_retry",
         request=None,
         responses={200: s.RetryOutcomeSerializer, 404: PROBLEM, **STAFF_ERRORS},
-        summary="Run a dead delivery once more, now (staff; a second call does not re-run it)",
+        summary="Run a dead event once more, now (staff; a second call does not re-run it)",
     )
     def post(self, request: Request, delivery_id: int) -> Response:
-        if not Delivery.objects.filter(id=delivery_id).exists():
-            raise NotFound(f"Delivery {delivery_id} does not exist.")
-        outcome = retry_dead_letter(delivery_id)
-        delivery = Delivery.objects.select_related("event").get(id=delivery_id)
+        if not ParkedEvent.objects.filter(id=delivery_id).exists():
+            raise NotFound(f"Dead letter {delivery_id} does not exist.")
+        outcome = subscriptions.retry_dead(delivery_id)
+        parked = ParkedEvent.objects.select_related("event").get(id=delivery_id)
         return Response(
-            {"outcome": str(outcome), "delivery": s.DeadLetterOutputSerializer(delivery).data}
+            {"outcome": str(outcome), "delivery": s.DeadLetterOutputSerializer(parked).data}
         )
+
+
+class SubscriptionListView(APIView):
+    """Where each subscription's segments stand: position, backlog, parked and dead events."""
+
+    permission_classes = (IsAdminUser,)
+
+    @extend_schema(
+        operation_id="subscriptions_list",
+        responses={200: s.SubscriptionsSerializer, **STAFF_ERRORS},
+        summary="Subscriptions' positions, lag, parked and dead counts (staff)",
+    )
+    def get(self, request: Request) -> Response:
+        head = store.head_position()
+        rows = [vars(row) for row in subscriptions.status()]
+        return Response(s.SubscriptionsSerializer({"head": head, "segments": rows}).data)
