@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class FaultyAppConfig(AppConfig):
+    name = "drill.faultyapp"
+    label = "drill_faultyapp"
+    verbose_name = "Fault drill handlers"
