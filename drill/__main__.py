@@ -31,7 +31,7 @@ def parse(argv: list[str]) -> Options:
         "--sabotage", action="store_true", help="install a handler that breaks an invariant"
     )
     parser.add_argument("--no-faults", action="store_true", help="load and checks only")
-    parser.add_argument("--quiescence-timeout", type=float, default=300.0)
+    parser.add_argument("--quiescence-timeout", type=float, default=600.0)
     args = parser.parse_args(argv)
     orders = args.orders or (100 if args.small else 1000)
     return Options(

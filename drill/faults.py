@@ -77,7 +77,9 @@ class Injector:
     flag: Path
     orders: int
     seed: int
-    handler_failure_seconds: float = 8.0
+    # Longer than the retry budget (1 + 3 attempts within about 7 s with the drill's settings), so
+    # early failures go dead and the operator retry is exercised too.
+    handler_failure_seconds: float = 15.0
     records: list[Injected] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -130,9 +132,11 @@ class Injector:
     def _kill_worker(self, rng: random.Random) -> str:
         process = self.procs[rng.choice(topology.by_role(self.mode, Role.WORKER))]
         pids = process.kill()
-        time.sleep(1.0)
-        self._restart(process)
-        return f"{process.name}: killed pids {pids}, restarted"
+        # Restarted a second later, in the background, so the schedule goes on meanwhile.
+        timer = threading.Timer(1.0, self._restart, (process,))
+        timer.start()
+        self._timers.append(timer)
+        return f"{process.name}: killed pids {pids}, restarted 1 s later"
 
     def _kill_web(self, rng: random.Random) -> str:
         process = self.procs[rng.choice(topology.by_role(self.mode, Role.WEB))]

@@ -191,7 +191,7 @@ def run(opts: Options) -> DrillResult:
                 "--base-url",
                 ctx.base_url,
                 "--timeout",
-                str(max(240.0, opts.orders * 0.6)),
+                str(max(300.0, opts.orders * 1.5)),
                 "--no-sender",
             ],
             cwd=ROOT,
