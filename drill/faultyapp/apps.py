@@ -1,3 +1,5 @@
+"""The drill-only app: installed by ``OMS_EXTRA_APPS=drill.faultyapp``, never by default."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig
