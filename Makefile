@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench drill clean
 
 $(INSTALLED): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ $(BENCH_INSTALLED): $(INSTALLED) requirements-bench.lock
 
 bench: $(BENCH_INSTALLED)
 	$(PY) -m bench.run
+
+# Fault drills (README "Fault drills"): the production processes under 1,000 simulated orders with
+# crashes, broker loss and dropped connections, then embedded mode; rewrites RELIABILITY.md and
+# fails when any check fails. Never part of `make test` (a small drill runs in its PostgreSQL pass).
+DRILL_ARGS ?=
+drill: install
+	$(PY) -m drill --mode celery --report RELIABILITY.md $(DRILL_ARGS); celery=$$?; \
+	$(PY) -m drill --mode embedded --report RELIABILITY.md $(DRILL_ARGS); embedded=$$?; \
+	test $$celery -eq 0 && test $$embedded -eq 0
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "apps.shipping",
     "apps.webhooks",
 ]
+# Extra apps for a special deployment (the fault drill installs its fault-injecting handlers so).
+INSTALLED_APPS += env_list("OMS_EXTRA_APPS", [])
 
 MIDDLEWARE = [
     # Outermost: it also sees what the middleware below answer (a disallowed Host is a 400 there).

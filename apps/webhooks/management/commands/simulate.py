@@ -37,7 +37,9 @@ PRODUCTS = (
     ("MUG-1", "A mug", "8.00"),
     ("LAMP-1", "A lamp", "34.90"),
 )
-RETRIES = 5
+# A client retries a failed request (idempotency keys make that safe) for about 10 s in all: long
+# enough to ride out a web server that is restarted.
+RETRIES = 8
 
 
 @dataclass
@@ -291,7 +293,7 @@ def _post(client: httpx.Client, path: str, body: dict[str, Any], *, key: str) ->
                 return response
             if attempt == RETRIES:
                 return response
-        time.sleep(0.1 * attempt)
+        time.sleep(min(2.0, 0.25 * attempt))
     raise AssertionError("unreachable")
 
 
