@@ -51,8 +51,7 @@ def _whsec() -> str:
 
 
 # Faster retries than the defaults, so that a drill settles in minutes (documented settings; the
-# report lists them). The sweeper keeps its production grace and lease: shorter ones make it
-# re-send deliveries that are only queued behind a backlog (see RELIABILITY.md, findings).
+# report lists them). The subscriptions' dispatch, lease and batch keep their production values.
 DRILL_SETTINGS = {
     "OMS_DELIVERY_RETRY_BASE_SECONDS": "1",
     "OMS_DELIVERY_RETRY_CAP_SECONDS": "8",
@@ -86,7 +85,7 @@ def service_env(
     if opts.sabotage:
         env["OMS_DRILL_SABOTAGE"] = "1"
     if opts.mode == "celery":
-        # Production: DEBUG off, its own secrets, Celery delivery on a broker of the drill's own.
+        # Production: DEBUG off, its own secrets, Celery workers on a broker of the drill's own.
         env.update(
             {
                 "DEBUG": "0",
@@ -95,7 +94,6 @@ def service_env(
                 "SECURE_SSL_REDIRECT": "0",
                 "OMS_WEBHOOK_SECRETS_PAYMENT": _whsec(),
                 "OMS_WEBHOOK_SECRETS_SHIPPING": _whsec(),
-                "OMS_EVENT_BACKEND": "celery",
                 "CELERY_BROKER_URL": broker_url,
                 "OMS_CELERY_QUEUE": ctx.queue,
             }

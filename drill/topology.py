@@ -2,7 +2,7 @@
 
 Each mode is a table of named specs. A spec says how to start the process, how to know it is
 ready, and which role it plays for the faults (``web`` is what a web fault kills, ``worker`` what
-a worker fault kills). Event delivery v2 replaces the worker processes: change the table, not the
+a worker fault kills). When the delivery processes change, change the table, not the
 faults or the checks.
 """
 
@@ -19,8 +19,8 @@ from drill.procs import ROOT, Managed, http_ok
 
 class Role(StrEnum):
     WEB = "web"  # serves the API and the webhooks
-    WORKER = "worker"  # runs deliveries (and retries)
-    SCHEDULER = "scheduler"  # periodic jobs: the sweeper, the simulator's sender
+    WORKER = "worker"  # runs the subscriptions (and their retries)
+    SCHEDULER = "scheduler"  # periodic jobs: the subscriptions dispatch, the simulator sender
 
 
 @dataclass(frozen=True)

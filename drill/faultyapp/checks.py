@@ -14,8 +14,9 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from apps.events.models import Delivery, DeliveryStatus, StoredEvent
-from apps.events.services import retry_dead_letters
+from apps.events import subscriptions
+from apps.events.models import ParkedEvent, ParkedStatus, StoredEvent
+from apps.events.subscriptions import retry_dead_letters
 from apps.orders.events import ORDER_AGGREGATE
 from apps.orders.models import Order
 from apps.orders.state_machine import TERMINAL_STATES
@@ -38,7 +39,6 @@ EXPECTED_ORDER_EVENTS = {
     ],
     "FAILED": ["OrderCreated", "PaymentFailed"],
 }
-ACTIVE_DELIVERIES = Q(status__in=(DeliveryStatus.PENDING, DeliveryStatus.RETRYING))
 UNSENT_WEBHOOKS = Q(sent_at__isnull=True)
 
 
@@ -53,10 +53,12 @@ class Check:
 
 
 def backlog() -> dict[str, int]:
-    """What is still moving: non-terminal orders, runnable deliveries, unsent webhooks."""
+    """What is still moving: non-terminal orders, events not handled yet by a subscription
+    (behind its checkpoint, or parked for a retry), unsent webhooks."""
     return {
         "orders_not_terminal": Order.objects.exclude(state__in=TERMINAL_STATES).count(),
-        "deliveries_active": Delivery.objects.filter(ACTIVE_DELIVERIES).count(),
+        "events_behind": sum(row.behind for row in subscriptions.status()),
+        "events_parked": ParkedEvent.objects.filter(status=ParkedStatus.PARKED).count(),
         "webhooks_unsent": SimulatedWebhook.objects.filter(UNSENT_WEBHOOKS).count(),
     }
 
@@ -101,35 +103,27 @@ def run_checks(*, expected_orders: int, retry_dead: bool) -> list[Check]:
 
 
 def _delivery_checks(retry_dead: bool) -> list[Check]:
-    by_status = Counter(
-        dict(
-            Delivery.objects.order_by()
-            .values("status")
-            .annotate(n=Count("id"))
-            .values_list("status", "n")
-        )
-    )
-    active = by_status[DeliveryStatus.PENDING] + by_status[DeliveryStatus.RETRYING]
-    retried = Delivery.objects.filter(attempts__gt=1).count()
-    dead = by_status[DeliveryStatus.DEAD]
-    dead_handlers = Counter(
-        Delivery.objects.filter(status=DeliveryStatus.DEAD).values_list("handler", flat=True)
-    )
+    segments = subscriptions.status()
+    behind = sum(row.behind for row in segments)
+    parked = ParkedEvent.objects.filter(status=ParkedStatus.PARKED).count()
+    dead_rows = ParkedEvent.objects.filter(status=ParkedStatus.DEAD)
+    dead = dead_rows.count()
+    dead_handlers = Counter(dead_rows.values_list("subscription", flat=True))
     checks = [
         Check(
-            "deliveries pending or retrying",
-            f"{active} (of {sum(by_status.values())}; {retried} needed more than one attempt)",
-            active == 0,
+            "events behind a subscription or parked",
+            f"{behind + parked} ({len(segments)} subscription segments)",
+            behind + parked == 0,
         ),
         Check(
-            "deliveries dead (parked)",
+            "events dead (dead letters)",
             f"{dead}" + (f" {dict(dead_handlers)}" if dead else ""),
             True,  # dead letters are allowed; the operator retry below must clear them
         ),
     ]
     if retry_dead:
         outcomes = retry_dead_letters() if dead else {}
-        left = Delivery.objects.filter(status=DeliveryStatus.DEAD).count()
+        left = ParkedEvent.objects.filter(status=ParkedStatus.DEAD).count()
         checks.append(
             Check(
                 "dead after operator retry (retry_dead_letters)",

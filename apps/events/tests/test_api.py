@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 ENDPOINTS = [
     ("get", "/api/v1/events/"),
+    ("get", "/api/v1/events/subscriptions/"),
     ("get", "/api/v1/events/dead-letters/"),
     ("post", "/api/v1/events/dead-letters/1/retry/"),
 ]
@@ -76,5 +77,6 @@ def test_the_endpoints_are_in_the_openapi_schema(staff_client: APIClient) -> Non
     paths = staff_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
     assert "/api/v1/events/" in paths
     assert "/api/v1/events/dead-letters/" in paths
+    assert "/api/v1/events/subscriptions/" in paths
     retry = paths["/api/v1/events/dead-letters/{delivery_id}/retry/"]["post"]
     assert {"200", "401", "403", "404"} <= set(retry["responses"])
