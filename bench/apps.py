@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class BenchConfig(AppConfig):
-    """Installed only by ``bench.settings``: registers the bench's no-op event handler."""
+    """Installed only by ``bench.settings`` (for ``bench.ceiling_urls``); it registers no event
+    handler, so the subscriptions are the product's own."""
 
     name = "bench"
     label = "bench"

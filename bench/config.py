@@ -77,7 +77,7 @@ class BenchConfig:
     scaling_requests: int = field(default_factory=lambda: _int("OMS_BENCH_SCALING_REQUESTS", 100))
     # Figure 5.
     delivery_events: int = field(default_factory=lambda: _int("OMS_BENCH_DELIVERY_EVENTS", 600))
-    simulate_orders: int = field(default_factory=lambda: _int("OMS_BENCH_SIMULATE_ORDERS", 100))
+    e2e_orders: int = field(default_factory=lambda: _int("OMS_BENCH_E2E_ORDERS", 200))
     # Figure 6: orders created through the web server before its memory is read.
     memory_orders: int = field(default_factory=lambda: _int("OMS_BENCH_MEMORY_ORDERS", 10_000))
     memory_seconds: float = field(default_factory=lambda: _float("OMS_BENCH_MEMORY_SECONDS", 400))

@@ -1,26 +1,32 @@
 """Figures 2 and 6: the HTTP API under gunicorn, its ceilings, and the servers' memory.
 
 gunicorn runs ``cfg.web_workers`` sync workers (as many as cores) with production settings
-(DEBUG off, a secret key, allowed hosts, no SSL redirect on loopback, the Celery backend with a
-worker started here). The load generator (wrk or the bundled client) hits, in turns within each
-run: the no-database DRF ceiling, the raw-SQL write ceiling, ``POST /api/v1/orders/``,
-``GET /api/v1/orders/{id}/`` and the list. Then more orders are posted until
-``OMS_BENCH_MEMORY_ORDERS`` exist, the Celery queue drains, and the peak RSS of each web worker
-and each Celery pool process is read from /proc (figure 6).
+(DEBUG off, a secret key, allowed hosts, no SSL redirect on loopback). The reactions to the
+orders' events run as in production: Celery beat dispatches the subscriptions and a Celery worker
+(one process per core) started here runs them, beside gunicorn on the same cores; a request
+publishes nothing. The load generator (wrk or the bundled client) hits, in turns within each run:
+the no-database DRF ceiling, the raw-SQL write ceiling, ``POST /api/v1/orders/``,
+``GET /api/v1/orders/{id}/`` and the list. The create window starts with nothing behind (the
+backlog of the earlier windows is drained first, untimed), and the backlog it leaves is reported:
+events behind at its end, and the time the worker then takes to drain them. Then more orders are
+posted until ``OMS_BENCH_MEMORY_ORDERS`` exist, the subscriptions drain, and the peak RSS of each
+web worker and each Celery pool process is read from /proc (figure 6).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
+from bench.backlog import backlog, wait_drained
 from bench.budget import Runs, join
 from bench.config import BenchConfig
 from bench.fixtures import fresh_start, handler_names, purge_queue, setup_django
 from bench.loadgen import Endpoint, LoadResult, get_endpoint, json_endpoint, run_load
 from bench.procs import children, peak_rss_mib, stop_on_sigterm
 from bench.results import Row, Target, emit
-from bench.servers import celery_worker, gunicorn, wait_celery, wait_web
+from bench.servers import celery_beat, celery_worker, gunicorn, wait_celery, wait_web
 from bench.workload import order_body
 
 CEILING_NO_DB = "ceiling: no-database DRF endpoint"
@@ -34,19 +40,57 @@ def customer_order_ids(customer_id: int, limit: int = 300) -> list[str]:
     return [str(order_id) for order_id in ids]
 
 
-def pending_deliveries() -> int:
-    from apps.events.models import Delivery
+class Backlogs:
+    """What each create window left to the subscriptions, and how long its drain took."""
 
-    return Delivery.objects.filter(status__in=("pending", "retrying")).count()
+    def __init__(self) -> None:
+        self.behind: list[float] = []
+        self.oldest: list[float] = []
+        self.drain: list[float] = []
+        self.not_drained: list[str] = []
 
+    def after_window(self, cfg: BenchConfig) -> None:
+        left = backlog()
+        self.behind.append(left.behind)
+        self.oldest.append(left.oldest_seconds)
+        allowed = max(5.0, min(120.0, cfg.time_left() - 60))
+        seconds, state = wait_drained(allowed)
+        if seconds is None:
+            self.not_drained.append(
+                f"not drained {allowed:.0f} s after the window: {state.describe()}"
+            )
+        else:
+            self.drain.append(seconds)
+        if state.dead:
+            self.not_drained.append(f"events the window's reactions gave up on: {state.describe()}")
 
-def wait_for_drain(seconds: float) -> int:
-    deadline = time.monotonic() + seconds
-    left = pending_deliveries()
-    while left and time.monotonic() < deadline:
-        time.sleep(0.5)
-        left = pending_deliveries()
-    return left
+    def rows(self) -> list[Row]:
+        oldest = ", ".join(f"{age:.1f}" for age in self.oldest)
+        return [
+            Row(
+                figure="2.11",
+                name="HTTP POST /api/v1/orders/: events behind at the end of the window",
+                unit="events",
+                samples=self.behind,
+                note=join(
+                    "the subscriptions' backlog (sum of behind in subscriptions.status()) the "
+                    "create window left; the worker drains beside the load",
+                    f"age of the oldest event behind, per run: {oldest} s" if oldest else "",
+                ),
+            ),
+            Row(
+                figure="2.12",
+                name="HTTP POST /api/v1/orders/: time to drain the window's backlog",
+                unit="s",
+                samples=self.drain,
+                note=join(
+                    "from the end of the window until nothing is behind, Celery worker and beat "
+                    "as in production",
+                    *self.not_drained,
+                ),
+                failed="" if self.drain else "; ".join(self.not_drained) or "not measured",
+            ),
+        ]
 
 
 class Collector:
@@ -93,11 +137,13 @@ def main() -> None:
 
     worker = celery_worker(cfg, "celery-web", cfg.cores)
     web, port = gunicorn(cfg)
-    with worker, web:
+    with worker, web, celery_beat(dict(os.environ)):
         wait_web(web, port)
         wait_celery(worker)
         print(
-            f"  gunicorn on 127.0.0.1:{port} ({cfg.web_workers} workers), celery ready", flush=True
+            f"  gunicorn on 127.0.0.1:{port} ({cfg.web_workers} workers), celery worker and beat "
+            "ready",
+            flush=True,
         )
 
         def load(endpoint: Endpoint, seconds: float, max_requests: int | None = None) -> LoadResult:
@@ -134,15 +180,26 @@ def main() -> None:
             load(endpoint, 1.0)
 
         results = Collector()
-        # Keep time for figure 6: posting up to memory_orders orders, then the queue's drain.
-        runs = Runs(cfg, reserve=min(cfg.memory_seconds, 90) + 25)
+        backlogs = Backlogs()
+        # Keep time for figure 6: posting up to memory_orders orders, then the subscriptions'
+        # drain.
+        runs = Runs(cfg, reserve=min(cfg.memory_seconds, 90) + 45)
         for run in runs:
             for endpoint in endpoints:
+                if endpoint is create:
+                    # The create window starts with nothing behind, so what it leaves is its own.
+                    wait_drained(max(5.0, min(60.0, cfg.time_left() - 60)))
                 results.add(endpoint.name, load(endpoint, cfg.http_seconds))
+                if endpoint is create:
+                    backlogs.after_window(cfg)
             summary = ", ".join(f"{e.name} {results.rates[e.name][-1]:.0f}/s" for e in endpoints)
-            print(f"  run {run + 1}/{cfg.runs}: {summary}", flush=True)
+            left = (
+                f"{backlogs.behind[-1]:.0f} events behind after create" if backlogs.behind else ""
+            )
+            drained = f", drained in {backlogs.drain[-1]:.1f} s" if backlogs.drain else ""
+            print(f"  run {run + 1}/{cfg.runs}: {summary}; {left}{drained}", flush=True)
 
-        emit(*http_rows(cfg, results, runs.note()))
+        emit(*http_rows(cfg, results, runs.note()), *backlogs.rows())
         emit(*memory_rows(cfg, customer_id, worker, web, create, load))
     purge_queue(cfg.queue)
 
@@ -222,7 +279,8 @@ def memory_rows(
         load(create, min(20.0, allowed - (time.monotonic() - started)), remaining)
         total = orders.count()
         print(f"  memory: {total} orders so far", flush=True)
-    left = wait_for_drain(max(5.0, min(30.0, cfg.time_left() - 10)))
+    posted = backlog()
+    seconds, left = wait_drained(max(5.0, min(30.0, cfg.time_left() - 10)))
     web_workers = [peak_rss_mib(pid) for pid in children(web.pid)]
     pool = [peak_rss_mib(pid) for pid in children(worker.pid)]
     web_values = [value for value in web_workers if value is not None]
@@ -232,9 +290,14 @@ def memory_rows(
     )
     handlers = handler_names()
     work = (
-        f"the Celery worker ran the deliveries of {len(handlers)} handler(s)"
+        f"the Celery worker ran {len(handlers)} subscription(s) beside the load"
         if handlers
-        else "no order handler is registered yet, so the Celery worker had no order work"
+        else "no subscription is registered, so the Celery worker had no order work"
+    )
+    drain = (
+        f"{posted.describe()} when the posting ended, drained {seconds:.1f} s later"
+        if seconds is not None
+        else f"{posted.describe()} when the posting ended; {left.describe()} when it was read"
     )
     rows = [
         Row(
@@ -249,8 +312,8 @@ def memory_rows(
             name="memory: peak RSS of a Celery worker process",
             unit="MiB",
             samples=pool_values,
-            note=f"{reached}; {work}; value over the {len(pool_values)} pool processes (VmHWM)"
-            + (f"; {left} deliveries were still pending when it was read" if left else ""),
+            note=f"{reached}; {work}; value over the {len(pool_values)} pool processes (VmHWM); "
+            + drain,
         ),
     ]
     for row in rows:

@@ -1,5 +1,10 @@
 """Driving an order from PENDING to DELIVERED through the service, leaving to the registered
-handlers the steps they take by themselves (payments and shipping react to order events)."""
+handlers the steps they take by themselves (payments and shipping react to order events).
+
+The handlers are subscriptions: they act only when something runs them. ``react`` is that
+something (``run_until_idle`` in figure 1); without it no handler runs, and every step is
+commanded.
+"""
 
 from __future__ import annotations
 
@@ -42,10 +47,17 @@ def state_of(order_id: Any) -> str:
     return str(Order.objects.values_list("state", flat=True).get(id=order_id))
 
 
-def drive_to_delivered(order_id: Any, commands: dict[str, Callable[[Any], Any]]) -> list[str]:
-    """Issue the commands still needed, step by step; the steps that were commanded."""
+def drive_to_delivered(
+    order_id: Any,
+    commands: dict[str, Callable[[Any], Any]],
+    react: Callable[[], Any] | None = None,
+) -> list[str]:
+    """Issue the commands still needed, step by step, letting ``react`` run the subscriptions
+    before each step; the steps that were commanded."""
     commanded: list[str] = []
     for target in LIFECYCLE:
+        if react is not None:
+            react()
         state = state_of(order_id)
         if state not in RANK:
             raise RuntimeError(f"the lifecycle left the happy path: order is {state}")

@@ -154,3 +154,75 @@ def peak_rss_mib(pid: int) -> float | None:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return None
+
+
+# --- CPU time, to say where the cores went during a measurement ---------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot (``/proc/stat``)."""
+    fields = [int(part) for part in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+def process_ticks(pid: int) -> int:
+    """User + system CPU ticks of one process; 0 when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def pids_named(name: str) -> list[int]:
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == name:
+                found.append(int(comm.parent.name))
+    return found
+
+
+class CpuMeter:
+    """CPU used between :meth:`start` and :meth:`stop`, in cores (CPU seconds per second): the
+    machine's, a process tree's, PostgreSQL's server processes' and this process's."""
+
+    def __init__(self, tree_root: int) -> None:
+        self.tree_root = tree_root
+        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+    def _sample(
+        self,
+    ) -> tuple[float, tuple[int, int], dict[int, int], dict[int, int], dict[int, int]]:
+        tree = [self.tree_root, *descendants(self.tree_root)]
+        return (
+            time.monotonic(),
+            machine_ticks(),
+            {pid: process_ticks(pid) for pid in tree},
+            {pid: process_ticks(pid) for pid in pids_named("postgres")},
+            {os.getpid(): process_ticks(os.getpid())},
+        )
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        seconds = max(after[0] - self.before[0], 1e-6)
+        busy = after[1][0] - self.before[1][0]
+        total = max(after[1][1] - self.before[1][1], 1)
+
+        def used(index: int) -> float:
+            ticks = sum(t - self.before[index].get(pid, 0) for pid, t in after[index].items())
+            return ticks / TICKS / seconds
+
+        return {
+            "machine_busy": busy / total,  # fraction of all cores
+            "tree_cores": used(2),
+            "postgres_cores": used(3),
+            "self_cores": used(4),
+        }

@@ -85,7 +85,7 @@ def render(
             "## Where the create path spends its time",
             "",
             "cProfile of `POST /api/v1/orders/` in-process (Django's test client, PostgreSQL),",
-            "with the Celery backend of production and with the inline backend of figure 1:",
+            "as in production (the reactions are left to the subscriptions, none runs here):",
             "the statements of one request, the share of each layer (cumulative time) and the",
             "functions with the most own time. `bench/profile_create.py` makes it; the profiler",
             "slows Python more than waiting on PostgreSQL, so the shares lean towards Python.",

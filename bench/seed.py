@@ -116,7 +116,7 @@ def seed_orders(
     """
     from django.db import connection
 
-    from apps.events.models import StoredEvent
+    from apps.events.models import StoredEvent, bucket_of
     from apps.orders.models import Order, OrderItem
 
     orders = Columns(Order, connection)
@@ -194,6 +194,9 @@ def seed_orders(
                                 "event_type": event_type,
                                 "aggregate_type": "order",
                                 "aggregate_id": order_id,
+                                # An order's events are its own stream (DomainEvent's default).
+                                "partition_key": order_id,
+                                "bucket": bucket_of(order_id),
                                 "version": version,
                                 "payload": payload,
                                 "metadata": json.dumps(

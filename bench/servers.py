@@ -1,4 +1,9 @@
-"""The production-like servers of figures 2, 5 and 6: gunicorn and Celery workers."""
+"""The production-like servers of figures 2, 5 and 6: gunicorn, Celery workers and beat.
+
+The reactions to events run as in production: Celery beat sends ``events.dispatch_subscriptions``
+on its schedule, and the workers run the ``events.drain_segment`` tasks it sends; a request or a
+command never runs them.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +46,8 @@ def wait_web(web: Managed, port: int) -> None:
 def celery_worker(
     cfg: BenchConfig, name: str, concurrency: int, env: dict[str, str] | None = None
 ) -> Managed:
-    """A Celery worker (prefork pool of ``concurrency`` processes) on the bench's own queue."""
+    """A Celery worker (prefork pool of ``concurrency`` processes) on the bench's own queue: it
+    runs the subscriptions' drain tasks it is sent (by beat, or by a figure dispatching)."""
     argv = [
         sys.executable,
         "-m",
@@ -66,7 +72,8 @@ def celery_worker(
 
 
 def celery_beat(env: dict[str, str]) -> Managed:
-    """Celery beat: the periodic tasks (the sweeper, the simulator's webhook sender)."""
+    """Celery beat: the periodic tasks, ``events.dispatch_subscriptions`` first among them (every
+    ``OMS_SUBSCRIPTION_DISPATCH_SECONDS``)."""
     schedule = VAR_DIR / "celerybeat-schedule"
     schedule.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "celery", "-A", "core", "beat", "--loglevel", "INFO"]

@@ -4,7 +4,7 @@ Everything the product does is configured exactly as in ``core.settings`` (by th
 environment variables); the additions only serve the benchmark, which is why they live here and
 the product never ships them:
 
-* the ``bench`` app, whose no-op handler of a bench-only event type measures event delivery;
+* the ``bench`` app (it subscribes no handler: the figures run the product's subscriptions);
 * ``bench.ceiling_urls``: the product's URLs plus the two ceiling endpoints;
 * a Celery queue of the benchmark's own, so that its workers and a shared Redis never mix tasks.
 """
