@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from apps.events.models import StoredEvent
+from apps.events.subscriptions import run_until_idle
 from apps.orders.models import Order
 from apps.webhooks.models import Outcome, SimulatedWebhook, WebhookLog
 
@@ -49,10 +53,31 @@ def parse_summary(output: str) -> dict[str, Any]:
     return {"states": states, **values}
 
 
+@pytest.fixture
+def worker_thread(settings: Any) -> Iterator[None]:
+    """The reactions run as in production: by a runner beside the server, not by the requests."""
+    settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = False
+    stop = threading.Event()
+
+    def loop() -> None:
+        try:
+            while not stop.is_set():
+                if run_until_idle(max_batches=50, until_idle=False) == 0:
+                    stop.wait(0.05)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, name="worker")
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_simulating_200_orders_ends_terminal_with_a_summary_that_matches_the_database(
-    live_server: Any, fast_simulator: Any
+    live_server: Any, fast_simulator: Any, worker_thread: None
 ) -> None:
     out = StringIO()
     call_command(

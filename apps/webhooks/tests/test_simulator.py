@@ -180,9 +180,10 @@ def test_a_reordered_and_duplicated_delivery_still_ends_delivered(
 ) -> None:
     settings.OMS_SIMULATOR_DUPLICATE_RATE = 1.0
     settings.OMS_SIMULATOR_REORDER_RATE = 1.0
-    # Some delay, so that the carrier's two reports are due at different moments.
-    settings.OMS_SIMULATOR_MIN_DELAY_SECONDS = 0.1
-    settings.OMS_SIMULATOR_MAX_DELAY_SECONDS = 0.2
+    # Reports due at least 0.3 s apart, so that the reordered "delivered" is sent (and applied)
+    # before "shipped" is due, whatever the handlers' and the server's timing.
+    settings.OMS_SIMULATOR_MIN_DELAY_SECONDS = 0.3
+    settings.OMS_SIMULATOR_MAX_DELAY_SECONDS = 0.5
     order, _ = submitted_order(customer, "card")
     drive_until(order.id, "DELIVERED", live_server.url)
     deadline = time.monotonic() + 10
