@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection
 
 from apps.events.periodic import run_due_jobs
-from apps.events.subscriptions import all_segments, run_segment
+from apps.events.subscriptions import run_segment, segments_with_work
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         """Run the due periodic jobs and one batch of every segment; return events handled."""
         run_due_jobs()
         handled = 0
-        for key in all_segments():
+        for key in segments_with_work():
             if stop.is_set():
                 break
             handled += run_segment(key.subscription, key.segment)
