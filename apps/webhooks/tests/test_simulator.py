@@ -180,10 +180,12 @@ def test_a_reordered_and_duplicated_delivery_still_ends_delivered(
 ) -> None:
     settings.OMS_SIMULATOR_DUPLICATE_RATE = 1.0
     settings.OMS_SIMULATOR_REORDER_RATE = 1.0
-    # Reports due at least 0.3 s apart, so that the reordered "delivered" is sent (and applied)
-    # before "shipped" is due, whatever the handlers' and the server's timing.
-    settings.OMS_SIMULATOR_MIN_DELAY_SECONDS = 0.3
-    settings.OMS_SIMULATOR_MAX_DELAY_SECONDS = 0.5
+    # Some delay, so that the carrier's two reports are due at different moments; one message at
+    # a time, in the order they are due, so that the reordered "delivered" is applied before
+    # "shipped" even when a slow machine finds both due at once.
+    settings.OMS_SIMULATOR_MIN_DELAY_SECONDS = 0.1
+    settings.OMS_SIMULATOR_MAX_DELAY_SECONDS = 0.2
+    settings.OMS_SIMULATOR_SEND_CONCURRENCY = 1
     order, _ = submitted_order(customer, "card")
     drive_until(order.id, "DELIVERED", live_server.url)
     deadline = time.monotonic() + 10
