@@ -155,17 +155,28 @@ class OrderStateChange(models.Model):
 
 
 class DailyRevenue(models.Model):
-    """Paid order totals per payment day and currency, incremented once per paid order."""
+    """Paid order totals per payment day and currency, in stripes.
+
+    Every payment adds to one stripe of its day (chosen by the order's id), in one upsert inside
+    the payment's transaction. A single row per day would be locked by every payment until its
+    transaction commits, so concurrent payments would queue behind each other; with stripes two
+    payments contend only when their orders fall in the same stripe. Readers sum the stripes.
+    """
+
+    STRIPES = 32
 
     day = models.DateField()
     currency = models.CharField(max_length=3)
+    stripe = models.PositiveSmallIntegerField(default=0)
     paid_orders = models.PositiveIntegerField(default=0)
     amount = models.DecimalField(max_digits=MONEY_DIGITS + 4, decimal_places=MONEY_PLACES)
 
     class Meta:
-        ordering = ("day", "currency")
+        ordering = ("day", "currency", "stripe")
         constraints = [
-            models.UniqueConstraint(fields=("day", "currency"), name="daily_revenue_unique_day")
+            models.UniqueConstraint(
+                fields=("day", "currency", "stripe"), name="daily_revenue_unique_stripe"
+            )
         ]
 
     def __str__(self) -> str:

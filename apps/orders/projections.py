@@ -14,13 +14,13 @@ Both are idempotent: replaying an event already applied changes nothing, which i
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from apps.events.models import StoredEvent
 from apps.events.projection import Projection, projection
@@ -164,14 +164,22 @@ class OrderSummaryProjection(Projection):
 
     @staticmethod
     def _add_revenue(row: OrderSummary, event: StoredEvent) -> None:
-        day = event.occurred_at.date()
         amount = Decimal(event.payload.get("amount") or row.total)
-        DailyRevenue.objects.get_or_create(
-            day=day, currency=row.currency, defaults={"paid_orders": 0, "amount": Decimal(0)}
-        )
-        DailyRevenue.objects.filter(day=day, currency=row.currency).update(
-            paid_orders=F("paid_orders") + 1, amount=F("amount") + amount
-        )
+        table = connection.ops.quote_name(DailyRevenue._meta.db_table)
+        # One statement, no read first: the stripe's row is created or added to atomically.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (day, currency, stripe, paid_orders, amount) "
+                "VALUES (%s, %s, %s, 1, %s) "
+                "ON CONFLICT (day, currency, stripe) DO UPDATE SET "
+                f"paid_orders = {table}.paid_orders + 1, amount = {table}.amount + EXCLUDED.amount",
+                [
+                    event.occurred_at.date(),
+                    row.currency,
+                    uuid.UUID(str(row.order_id)).int % DailyRevenue.STRIPES,
+                    amount,
+                ],
+            )
 
     def _set_status(self, event: StoredEvent, kind: str, status: str) -> None:
         order_id = event.payload.get("order_id")

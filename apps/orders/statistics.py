@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Count, Max, QuerySet
+from django.db.models import Avg, Count, Max, QuerySet, Sum
 
 from apps.events.models import StoredEvent
 from apps.orders.models import DailyRevenue, OrderSummary
@@ -56,14 +56,19 @@ def _orders_per_state() -> dict[str, int]:
 def _revenue() -> dict[str, Any]:
     per_currency: dict[str, Decimal] = defaultdict(Decimal)
     per_day: list[dict[str, Any]] = []
-    for row in DailyRevenue.objects.order_by("day", "currency"):
-        per_currency[row.currency] += row.amount
+    days = (
+        DailyRevenue.objects.values("day", "currency")
+        .annotate(paid_orders=Sum("paid_orders"), amount=Sum("amount"))
+        .order_by("day", "currency")
+    )
+    for row in days:
+        per_currency[row["currency"]] += row["amount"]
         per_day.append(
             {
-                "day": row.day.isoformat(),
-                "currency": row.currency,
-                "paid_orders": row.paid_orders,
-                "amount": format_amount(row.amount, row.currency),
+                "day": row["day"].isoformat(),
+                "currency": row["currency"],
+                "paid_orders": row["paid_orders"],
+                "amount": format_amount(row["amount"], row["currency"]),
             }
         )
     return {

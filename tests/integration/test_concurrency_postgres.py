@@ -51,3 +51,61 @@ def test_many_concurrent_cancels_append_one_event(customer: Any) -> None:
     assert list(
         StoredEvent.objects.filter(aggregate_id=order.id).values_list("version", flat=True)
     ) == [1, 2]
+
+
+def test_payments_of_different_orders_do_not_wait_for_each_other(customer: Any) -> None:
+    """The daily revenue a payment adds to is no row that every payment of the day must lock:
+    while one payment's transaction is still open, a payment of another order commits."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from apps.orders.models import DailyRevenue
+    from apps.orders.statistics import order_statistics
+
+    first = create_order(customer)
+    second = create_order(customer)
+    while second.id.int % DailyRevenue.STRIPES == first.id.int % DailyRevenue.STRIPES:
+        second = create_order(customer)
+    first_paid_in_open_transaction = threading.Event()
+    release_first = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def pay_first_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                apply(first, OrderState.PAID)
+                first_paid_in_open_transaction.set()
+                release_first.wait(timeout=30)
+        except Exception as exc:  # surfaced by the assertions below
+            outcome["first"] = exc
+        finally:
+            connection.close()
+
+    def pay_second() -> None:
+        try:
+            with transaction.atomic():
+                # Waiting on the first payment's locks would fail here instead of hanging.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '3s'")
+                outcome["second"] = apply(second, OrderState.PAID)
+        except Exception as exc:
+            outcome["second"] = exc
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=pay_first_and_hold)
+    holder.start()
+    try:
+        assert first_paid_in_open_transaction.wait(timeout=30)
+        payer = threading.Thread(target=pay_second)
+        payer.start()
+        payer.join(timeout=30)
+        assert isinstance(outcome.get("second"), Order), outcome.get("second")
+    finally:
+        release_first.set()
+        holder.join(timeout=30)
+    assert "first" not in outcome, outcome.get("first")
+    revenue = order_statistics()["revenue"]
+    assert sum(day["paid_orders"] for day in revenue["per_day"]) == 2
+    assert revenue["per_currency"] == {"EUR": str(first.total + second.total)}

@@ -41,7 +41,7 @@ def read_models() -> dict[str, list[dict[str, Any]]]:
         "summary": rows(OrderSummary, "order_id"),
         "history": rows(OrderStateChange, "event_id"),
         # The surrogate id is not part of the projection's content.
-        "revenue": rows(DailyRevenue, "day", "currency", exclude=("id",)),
+        "revenue": rows(DailyRevenue, "day", "currency", "stripe", exclude=("id",)),
     }
 
 
