@@ -44,6 +44,7 @@ $(BENCH_INSTALLED): $(INSTALLED) requirements-bench.lock
 	@touch $(BENCH_INSTALLED)
 
 bench: $(BENCH_INSTALLED)
+	@sh bench/install_wrk.sh
 	$(PY) -m bench.run
 
 # Fault drills (README "Fault drills"): the production processes under 1,000 simulated orders with

@@ -50,6 +50,14 @@ def _reactions_after_commit(settings: Any) -> None:
     settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = True
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with nothing cached (authenticated tokens, statistics)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., Any]:
     counter = iter(range(1, 1_000_000))

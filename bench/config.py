@@ -58,14 +58,17 @@ class BenchConfig:
         default_factory=lambda: _int("OMS_BENCH_SERVICE_MAX_ORDERS", 20_000)
     )
     # Figure 2: each endpoint of each run is loaded this long (and at most max_requests).
-    http_seconds: float = field(default_factory=lambda: _float("OMS_BENCH_HTTP_SECONDS", 4))
+    http_seconds: float = field(default_factory=lambda: _float("OMS_BENCH_HTTP_SECONDS", 10))
     http_max_requests: int = field(
         default_factory=lambda: _int("OMS_BENCH_HTTP_MAX_REQUESTS", 50_000)
     )
-    http_concurrency: int = field(
-        default_factory=lambda: _int("OMS_BENCH_HTTP_CONCURRENCY", 2 * _cores())
+    http_concurrency: int = field(default_factory=lambda: _int("OMS_BENCH_HTTP_CONCURRENCY", 8))
+    # 0 / "": as gunicorn.conf.py says (the production configuration).
+    web_workers: int = field(default_factory=lambda: _int("OMS_BENCH_WEB_WORKERS", 0))
+    web_worker_class: str = field(
+        default_factory=lambda: os.environ.get("OMS_BENCH_WEB_WORKER_CLASS", "")
     )
-    web_workers: int = field(default_factory=lambda: _int("OMS_BENCH_WEB_WORKERS", _cores()))
+    web_threads: int = field(default_factory=lambda: _int("OMS_BENCH_WEB_THREADS", 0))
     # "auto": wrk when it is on PATH, else the bundled client; "python" or "wrk" to force one.
     load_generator: str = field(
         default_factory=lambda: os.environ.get("OMS_BENCH_LOADGEN", "auto").lower()

@@ -1,6 +1,6 @@
 """Figures 2 and 6: the HTTP API under gunicorn, its ceilings, and the servers' memory.
 
-gunicorn runs ``cfg.web_workers`` sync workers (as many as cores) with production settings
+gunicorn runs in its production configuration (``gunicorn.conf.py``) with production settings
 (DEBUG off, a secret key, allowed hosts, no SSL redirect on loopback). The reactions to the
 orders' events run as in production: Celery beat dispatches the subscriptions and a Celery worker
 (one process per core) started here runs them, beside gunicorn on the same cores; a request
@@ -26,7 +26,14 @@ from bench.fixtures import fresh_start, handler_names, purge_queue, setup_django
 from bench.loadgen import Endpoint, LoadResult, get_endpoint, json_endpoint, run_load
 from bench.procs import children, peak_rss_mib, stop_on_sigterm
 from bench.results import Row, Target, emit
-from bench.servers import celery_beat, celery_worker, gunicorn, wait_celery, wait_web
+from bench.servers import (
+    celery_beat,
+    celery_worker,
+    gunicorn,
+    wait_celery,
+    wait_web,
+    web_configuration,
+)
 from bench.workload import order_body
 
 CEILING_NO_DB = "ceiling: no-database DRF endpoint"
@@ -141,7 +148,7 @@ def main() -> None:
         wait_web(web, port)
         wait_celery(worker)
         print(
-            f"  gunicorn on 127.0.0.1:{port} ({cfg.web_workers} workers), celery worker and beat "
+            f"  gunicorn on 127.0.0.1:{port} ({web_configuration(cfg)}), celery worker and beat "
             "ready",
             flush=True,
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 from bench.config import BenchConfig
 from bench.machine import describe
 from bench.results import Row, escape, format_value, markdown_table, one_line
+from bench.servers import web_configuration
 
 INTRO = """\
 Measured by `make bench` on one machine, everything in the same run: the service, its ceilings and
@@ -62,7 +63,7 @@ def render(
     )
     parts.append(
         f"- Runs per figure: {cfg.runs}; orders carry {cfg.items_per_order} items; "
-        f"gunicorn: {cfg.web_workers} sync workers; HTTP load: {load_generator}, "
+        f"{web_configuration(cfg)}; HTTP load: {load_generator}, "
         f"{cfg.http_concurrency} connections, {cfg.http_seconds:.0f} s per endpoint and run"
     )
     parts += ["", "## Results", "", markdown_table(rows), ""]

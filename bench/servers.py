@@ -8,10 +8,11 @@ command never runs them.
 from __future__ import annotations
 
 import os
+import runpy
 import sys
 from pathlib import Path
 
-from bench.config import VAR_DIR, BenchConfig
+from bench.config import ROOT, VAR_DIR, BenchConfig
 from bench.procs import Managed, free_port, http_ok, log_contains
 
 
@@ -22,21 +23,37 @@ def _bin(name: str) -> str:
 def gunicorn(
     cfg: BenchConfig, port: int | None = None, env: dict[str, str] | None = None
 ) -> tuple[Managed, int]:
-    """gunicorn serving the product (and the ceilings) with ``cfg.web_workers`` sync workers."""
+    """gunicorn serving the product (and the ceilings) in the production configuration
+    (``gunicorn.conf.py``); ``OMS_BENCH_WEB_WORKERS`` and ``OMS_BENCH_WEB_WORKER_CLASS`` and
+    ``OMS_BENCH_WEB_THREADS`` override its workers for a comparison."""
     port = port or free_port()
     argv = [
         _bin("gunicorn"),
-        "core.wsgi:application",
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(cfg.web_workers),
-        "--timeout",
-        "60",
         "--log-level",
         "warning",
     ]
+    if cfg.web_workers:
+        argv += ["--workers", str(cfg.web_workers)]
+    if cfg.web_worker_class:
+        argv += ["--worker-class", cfg.web_worker_class]
+    if cfg.web_threads:
+        argv += ["--threads", str(cfg.web_threads)]
+    argv.append("core.wsgi:application")
     return Managed("gunicorn", argv, env or dict(os.environ)), port
+
+
+def web_configuration(cfg: BenchConfig) -> str:
+    """How gunicorn serves, as the figures' notes state it."""
+    values = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    workers = cfg.web_workers or values["workers"]
+    worker_class = cfg.web_worker_class or values["worker_class"]
+    threads = cfg.web_threads or values["threads"]
+    shape = f"{workers} {worker_class} workers" + (f" x {threads} threads" if threads > 1 else "")
+    return f"gunicorn.conf.py: {shape}"
 
 
 def wait_web(web: Managed, port: int) -> None:

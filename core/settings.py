@@ -114,6 +114,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, with the per-request health check only after an idle spell.
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
+OMS_DB_HEALTH_CHECK_AFTER_IDLE_SECONDS = env_float("OMS_DB_HEALTH_CHECK_AFTER_IDLE_SECONDS", 5.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the embedded worker share the file: wait for the write lock instead of
     # failing at once, and take it at BEGIN so a read never has to upgrade to a write mid-way.
@@ -143,7 +147,7 @@ STATIC_ROOT = VAR_DIR / "static"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -321,3 +325,5 @@ if OMS_SIMULATOR_ENABLED:
 # --- Read side ----------------------------------------------------------------------------------
 # Upper bound on the age of cached statistics (events also drop the cache as they are applied).
 OMS_STATS_CACHE_SECONDS = env_int("OMS_STATS_CACHE_SECONDS", 30)
+# How long a token that authenticated is trusted without a database read (core/authentication.py).
+OMS_AUTH_CACHE_SECONDS = env_int("OMS_AUTH_CACHE_SECONDS", 60)

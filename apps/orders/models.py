@@ -61,7 +61,10 @@ class OrderItem(models.Model):
     unit_price = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
 
     class Meta:
-        ordering = ("order", "position")
+        ordering = (
+            "order_id",
+            "position",
+        )  # by the column: "order" would join orders for its ordering
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="item_quantity_positive"),
             models.CheckConstraint(

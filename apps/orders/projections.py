@@ -21,6 +21,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from apps.events.models import StoredEvent
 from apps.events.projection import Projection, projection
@@ -185,19 +187,26 @@ class OrderSummaryProjection(Projection):
         order_id = event.payload.get("order_id")
         if not order_id:
             return
-        row = self._locked_row(order_id)
         version_field = f"{kind}_version"
-        if event.version <= getattr(row, version_field):
-            return
-        setattr(row, version_field, event.version)
-        setattr(row, f"{kind}_status", status)
-        fields = [version_field, f"{kind}_status"]
+        values: dict[str, Any] = {
+            version_field: event.version,
+            f"{kind}_status": status,
+            "last_sequence": Greatest(F("last_sequence"), Value(event.sequence)),
+        }
         if kind == "shipment" and event.payload.get("tracking_number"):
-            row.tracking_number = event.payload["tracking_number"]
-            row.carrier = event.payload.get("carrier", row.carrier)
-            fields += ["tracking_number", "carrier"]
-        row.last_sequence = max(row.last_sequence, event.sequence)
-        row.save(update_fields=[*fields, "last_sequence"])
+            values["tracking_number"] = event.payload["tracking_number"]
+            values["carrier"] = event.payload.get("carrier") or F("carrier")
+        # One guarded UPDATE, no read: a payment's or shipment's events often come two in one
+        # transaction (requested, then submitted), and the row is the order's alone. An event
+        # older than the one already applied matches no row, as does a missing summary.
+        rows = OrderSummary.objects.filter(
+            order_id=order_id, **{f"{version_field}__lt": event.version}
+        )
+        if (
+            rows.update(**values) == 0
+            and not OrderSummary.objects.filter(order_id=order_id).exists()
+        ):
+            raise SummaryMissing(f"no summary for order {order_id}")
 
 
 @projection

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from apps.events.models import StoredEvent
+from apps.orders import summaries
 from apps.orders.models import Order, OrderStateChange, OrderSummary
 from shared.exceptions import OrderNotFound
 
@@ -21,11 +22,27 @@ def orders_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Order]
 
 
 def get_order_for(user: AbstractBaseUser | AnonymousUser, order_id: uuid.UUID) -> Order:
-    """The order with its items, or OrderNotFound, also when it belongs to someone else."""
-    order = orders_visible_to(user).prefetch_related("items").filter(id=order_id).first()
+    """The order with its items and the other apps' summaries of it (two queries), or
+    OrderNotFound, also when it belongs to someone else."""
+    order = (
+        summaries.with_summaries(orders_visible_to(user))
+        .prefetch_related("items")
+        .filter(id=order_id)
+        .first()
+    )
     if order is None:
-        raise OrderNotFound(f"Order {order_id} does not exist.", order_id=str(order_id))
+        raise not_found(order_id)
     return order
+
+
+def ensure_visible(user: AbstractBaseUser | AnonymousUser, order_id: uuid.UUID) -> None:
+    """OrderNotFound unless ``user`` may see the order (one query that loads nothing)."""
+    if not orders_visible_to(user).filter(id=order_id).exists():
+        raise not_found(order_id)
+
+
+def not_found(order_id: uuid.UUID) -> OrderNotFound:
+    return OrderNotFound(f"Order {order_id} does not exist.", order_id=str(order_id))
 
 
 def order_timeline(order_id: uuid.UUID, aggregate_type: str | None = None) -> QuerySet[StoredEvent]:

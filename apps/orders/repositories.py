@@ -6,7 +6,7 @@ import uuid
 
 from django.db import connection
 
-from apps.orders.models import Order
+from apps.orders.models import Order, OrderItem
 from shared.exceptions import OrderNotFound
 
 
@@ -19,3 +19,18 @@ def lock_order(order_id: uuid.UUID) -> Order:
     if order is None:
         raise OrderNotFound(f"Order {order_id} does not exist.", order_id=str(order_id))
     return order
+
+
+def attach_items(order: Order, items: list[OrderItem]) -> None:
+    """Give ``order`` the items just written with it, as ``prefetch_related("items")`` would.
+
+    Reading back rows the transaction itself wrote costs a round trip and returns nothing new;
+    this stores them where Django keeps prefetched rows (the same two attributes its
+    ``prefetch_related_objects`` sets), so ``order.items.all()`` answers without a query.
+    """
+    cached = order.items.all()
+    cached._result_cache = items
+    cached._prefetch_done = True  # type: ignore[attr-defined]
+    if not hasattr(order, "_prefetched_objects_cache"):
+        order._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    order._prefetched_objects_cache["items"] = cached  # type: ignore[attr-defined]

@@ -86,19 +86,20 @@ class OrderService:
             created_at=moment,
             updated_at=moment,
         )
+        items = [
+            OrderItem(
+                order=order,
+                position=position,
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+            for position, line in enumerate(lines)
+        ]
         with transaction.atomic():
             order.save(force_insert=True)
-            OrderItem.objects.bulk_create(
-                OrderItem(
-                    order=order,
-                    position=position,
-                    sku=line.sku,
-                    name=line.name,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                )
-                for position, line in enumerate(lines)
-            )
+            OrderItem.objects.bulk_create(items)
             store.append(
                 [
                     OrderCreated(
@@ -116,6 +117,8 @@ class OrderService:
                 user_id=command.actor.user_id,
                 idempotency_key=command.idempotency_key,
             )
+        # The caller gets the order as written, items included, with nothing read back.
+        repositories.attach_items(order, items)
         return order
 
     def confirm_payment(self, command: ConfirmPayment) -> Order:

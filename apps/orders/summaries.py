@@ -2,18 +2,33 @@
 
 Orders never imports the payments or shipping apps, yet an order's detail shows its payment and its
 shipment. Those apps register a provider here (in their ``AppConfig.ready``) under the name of the
-section they fill; the order serializer asks every provider once per response for all the orders
-it renders, so a page of fifty orders costs one query per provider, not fifty.
+section they fill. A provider fills its section two ways:
+
+* for a page of orders, with one query for the whole page (``for_orders``), so fifty orders
+  cost one query per provider, not fifty;
+* for one order, as a subquery of the order's own query (``subquery``: the summary as a JSON
+  object, NULL when there is none, read back by ``from_json``), so an order's detail is one query
+  for the order with its payment and shipment, plus one for its items.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Expression, Model, QuerySet, Subquery
+
 Summary = dict[str, Any]
-SummaryProvider = Callable[[list[uuid.UUID]], Mapping[uuid.UUID, Summary]]
+
+
+@dataclass(frozen=True)
+class SummaryProvider:
+    for_orders: Callable[[list[uuid.UUID]], Mapping[uuid.UUID, Summary]]
+    subquery: Callable[[], Subquery | Expression]
+    from_json: Callable[[Mapping[str, Any]], Summary]
+
 
 _providers: dict[str, SummaryProvider] = {}
 
@@ -38,5 +53,33 @@ def summaries_for(order_ids: Iterable[uuid.UUID]) -> dict[str, Mapping[uuid.UUID
     """Every provider's summaries of ``order_ids``: ``{section: {order_id: summary}}``."""
     ids = list(dict.fromkeys(order_ids))
     if not ids:
-        return {name: {} for name in _providers}
-    return {name: provider(ids) for name, provider in _providers.items()}
+        return none_yet()
+    return {name: provider.for_orders(ids) for name, provider in _providers.items()}
+
+
+def none_yet() -> dict[str, Mapping[uuid.UUID, Summary]]:
+    """No summary in any section: what an order has in the transaction that creates it."""
+    return {name: {} for name in _providers}
+
+
+def _attribute(name: str) -> str:
+    return f"{name}_summary_json"
+
+
+def with_summaries(orders: QuerySet[Any]) -> QuerySet[Any]:
+    """``orders`` carrying every provider's summary in their own query."""
+    return orders.annotate(
+        **{_attribute(name): provider.subquery() for name, provider in _providers.items()}
+    )
+
+
+def carried_by(order: Model) -> dict[str, Mapping[uuid.UUID, Summary]] | None:
+    """The summaries an order loaded by :func:`with_summaries` carries; None if it was not."""
+    found: dict[str, Mapping[uuid.UUID, Summary]] = {}
+    for name, provider in _providers.items():
+        attribute = _attribute(name)
+        if not hasattr(order, attribute):
+            return None
+        data = getattr(order, attribute)
+        found[name] = {order.pk: provider.from_json(data)} if data is not None else {}
+    return found

@@ -10,8 +10,8 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from apps.orders import summaries
         from apps.payments.strategies import check_configuration
-        from apps.payments.summaries import payment_summaries
+        from apps.payments.summaries import PROVIDER
 
         # A method accepted at order creation without a strategy would fail later, at payment.
         check_configuration()
-        summaries.register("payment", payment_summaries)
+        summaries.register("payment", PROVIDER)

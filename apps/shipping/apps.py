@@ -10,8 +10,8 @@ class ShippingConfig(AppConfig):
     def ready(self) -> None:
         from apps.orders import summaries
         from apps.shipping.strategies import check_configuration
-        from apps.shipping.summaries import shipment_summaries
+        from apps.shipping.summaries import PROVIDER
 
         # A method accepted at order creation without a strategy would fail later, at shipping.
         check_configuration()
-        summaries.register("shipment", shipment_summaries)
+        summaries.register("shipment", PROVIDER)

@@ -4,27 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0002_read_models'),
+        ("orders", "0002_read_models"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='dailyrevenue',
-            options={'ordering': ('day', 'currency', 'stripe')},
+            name="dailyrevenue",
+            options={"ordering": ("day", "currency", "stripe")},
         ),
         migrations.RemoveConstraint(
-            model_name='dailyrevenue',
-            name='daily_revenue_unique_day',
+            model_name="dailyrevenue",
+            name="daily_revenue_unique_day",
         ),
         migrations.AddField(
-            model_name='dailyrevenue',
-            name='stripe',
+            model_name="dailyrevenue",
+            name="stripe",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddConstraint(
-            model_name='dailyrevenue',
-            constraint=models.UniqueConstraint(fields=('day', 'currency', 'stripe'), name='daily_revenue_unique_stripe'),
+            model_name="dailyrevenue",
+            constraint=models.UniqueConstraint(
+                fields=("day", "currency", "stripe"), name="daily_revenue_unique_stripe"
+            ),
         ),
     ]

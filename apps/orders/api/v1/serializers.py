@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +17,7 @@ from apps.orders import summaries
 from apps.orders.models import Order, OrderItem
 from apps.orders.services import MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM
 from apps.orders.state_machine import allowed_transitions
+from apps.orders.summaries import Summary
 from shared.money import CURRENCY_MINOR_UNITS, format_amount
 from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
 
@@ -144,8 +147,11 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     def _summary(self, section: str, order: Order) -> dict[str, Any] | None:
         context = self.root._context
         if SUMMARIES_CONTEXT_KEY not in context:
-            # A single order rendered on its own: its summaries, fetched once for both sections.
-            context[SUMMARIES_CONTEXT_KEY] = summaries.summaries_for([order.id])
+            # A single order rendered on its own: the summaries it carries from its own query,
+            # or else fetched once for both sections.
+            context[SUMMARIES_CONTEXT_KEY] = summaries.carried_by(order) or summaries.summaries_for(
+                [order.id]
+            )
         found = context[SUMMARIES_CONTEXT_KEY].get(section, {}).get(order.id)
         return dict(found) if found is not None else None
 
@@ -191,6 +197,10 @@ class HistoryEntryOutputSerializer(serializers.Serializer):
     event_type = serializers.CharField()
 
 
-def order_payload(order: Order) -> dict[str, Any]:
-    data: dict[str, Any] = OrderOutputSerializer(order).data
+def order_payload(
+    order: Order, known: dict[str, Mapping[uuid.UUID, Summary]] | None = None
+) -> dict[str, Any]:
+    """One order's representation; ``known``: the other apps' summaries of it, when in hand."""
+    context = {} if known is None else {SUMMARIES_CONTEXT_KEY: known}
+    data: dict[str, Any] = OrderOutputSerializer(order, context=context).data
     return data

@@ -6,6 +6,7 @@ import re
 import uuid
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -16,7 +17,7 @@ from rest_framework.views import APIView
 
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
-from apps.orders import queries
+from apps.orders import queries, summaries
 from apps.orders.api.v1 import read_views
 from apps.orders.api.v1 import serializers as s
 from apps.orders.commands import (
@@ -56,9 +57,17 @@ def expected_version_of(request: Request) -> int | None:
     return int(value.removeprefix("W/").strip('"'))
 
 
-def order_response(order_id: uuid.UUID, request: Request, code: int = 200) -> Response:
-    order = queries.get_order_for(request.user, order_id)
-    response = Response(s.order_payload(order), status=code)
+def order_response(order: Order, code: int = 200, *, created: bool = False) -> Response:
+    """The order as it stands, from the object in hand: the one a command wrote and returned, or
+    the one a read loaded. Nothing it wrote is read back (its ETag is the version it wrote);
+    a command's order gets its items (no command changes them) and the other apps' summaries
+    read, unless it was just created: reactions start after the commit, so it has none yet."""
+    if created:
+        known = summaries.none_yet()
+    else:
+        prefetch_related_objects([order], "items")
+        known = summaries.carried_by(order) or summaries.summaries_for([order.id])
+    response = Response(s.order_payload(order, known), status=code)
     response["ETag"] = f'"{order.version}"'
     return response
 
@@ -92,7 +101,7 @@ class OrderListCreateView(APIView):
                 idempotency_key=idempotency_key_of(request, body),
             )
         )
-        response = order_response(order.id, request, status.HTTP_201_CREATED)
+        response = order_response(order, status.HTTP_201_CREATED, created=True)
         response["Location"] = f"/api/v1/orders/{order.id}/"
         return response
 
@@ -106,7 +115,7 @@ class OrderDetailView(APIView):
         summary="Show one order",
     )
     def get(self, request: Request, order_id: uuid.UUID) -> Response:
-        return order_response(order_id, request)
+        return order_response(queries.get_order_for(request.user, order_id))
 
 
 class OrderCommandView(APIView):
@@ -122,7 +131,7 @@ class OrderCommandView(APIView):
 
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
         # Visibility first: another customer's order is 404 whatever the body says.
-        queries.get_order_for(request.user, order_id)
+        queries.ensure_visible(request.user, order_id)
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
@@ -133,8 +142,7 @@ class OrderCommandView(APIView):
             idempotency_key=idempotency_key_of(request, body),
             expected_version=expected_version_of(request),
         )
-        order = self.run(command)
-        return order_response(order.id, request)
+        return order_response(self.run(command))
 
 
 class OrderCancelView(OrderCommandView):
@@ -198,7 +206,7 @@ class OrderEventsView(APIView):
         summary="The order's timeline: its events and its payment's and shipment's, in log order",
     )
     def get(self, request: Request, order_id: uuid.UUID) -> Response:
-        queries.get_order_for(request.user, order_id)
+        queries.ensure_visible(request.user, order_id)
         filters = s.TimelineFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         events = queries.order_timeline(order_id, filters.validated_data.get("aggregate_type"))
@@ -221,7 +229,7 @@ class OrderHistoryView(APIView):
         summary="The order's state changes, oldest first",
     )
     def get(self, request: Request, order_id: uuid.UUID) -> Response:
-        queries.get_order_for(request.user, order_id)
+        queries.ensure_visible(request.user, order_id)
         changes = queries.order_state_changes(order_id)
         return paginated(
             HistoryPagination(), changes, s.HistoryEntryOutputSerializer, request, self

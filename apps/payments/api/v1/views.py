@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
 from apps.orders.api.v1.views import actor_of
-from apps.orders.queries import get_order_for
+from apps.orders.queries import ensure_visible
 from apps.payments.api.v1 import serializers as s
 from apps.payments.services import PaymentService
 from shared.openapi import PROBLEM
@@ -50,7 +50,7 @@ class OrderPayView(APIView):
     )
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
         # Visibility first: another customer's order is 404 whatever the body says.
-        get_order_for(request.user, order_id)
+        ensure_visible(request.user, order_id)
         data = s.PayOrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment = service.submit_payment(

@@ -18,7 +18,7 @@ from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
 from apps.orders.api.v1.serializers import OrderOutputSerializer
 from apps.orders.api.v1.views import actor_of, expected_version_of, order_response
-from apps.orders.queries import get_order_for
+from apps.orders.queries import ensure_visible
 from apps.shipping.api.v1 import serializers as s
 from apps.shipping.services import ShippingService
 from shared.openapi import IF_MATCH, PROBLEM
@@ -40,7 +40,7 @@ class OrderShipView(APIView):
         summary="Hand a processing order to its shipment's carrier (staff); body optional",
     )
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        get_order_for(request.user, order_id)
+        ensure_visible(request.user, order_id)
         data = s.ShipOrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
@@ -52,7 +52,7 @@ class OrderShipView(APIView):
             idempotency_key=idempotency_key_of(request, body),
             expected_version=expected_version_of(request),
         )
-        return order_response(order.id, request)
+        return order_response(order)
 
 
 class OrderDeliverView(APIView):
@@ -67,7 +67,7 @@ class OrderDeliverView(APIView):
         summary="Mark a shipped order as delivered (staff)",
     )
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        get_order_for(request.user, order_id)
+        ensure_visible(request.user, order_id)
         data = s.DeliverOrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = service.record_delivered(
@@ -76,4 +76,4 @@ class OrderDeliverView(APIView):
             idempotency_key=idempotency_key_of(request, data.validated_data),
             expected_version=expected_version_of(request),
         )
-        return order_response(order.id, request)
+        return order_response(order)

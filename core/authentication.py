@@ -1,0 +1,61 @@
+"""Token authentication that does not ask the database on every request.
+
+DRF's ``TokenAuthentication`` reads the token and its user on every request: a round trip that
+returns the same row thousands of times a minute. Here a token that authenticated is kept in the
+default cache for ``OMS_AUTH_CACHE_SECONDS`` (0 turns the cache off) under a digest of its key, so
+the key itself is never stored in the cache.
+
+What can revoke access drops the entry at once: deleting a token (also when its user is deleted,
+by cascade) and saving a user (deactivating them, taking staff rights away). With a shared cache
+(Redis, ``CACHE_URL``, as in production) that takes effect in every process at once; with the
+per-process memory cache (no ``CACHE_URL``) other processes notice when their entry expires, at
+most ``OMS_AUTH_CACHE_SECONDS`` later, as does a change that bypasses ``save()`` (a queryset's
+``update()``). Unknown keys are never cached: each costs the lookup it
+costs today, and nobody can fill the cache with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+
+
+def cache_key(token_key: str) -> str:
+    return "auth:token:" + hashlib.sha256(token_key.encode()).hexdigest()
+
+
+class CachedTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        seconds = settings.OMS_AUTH_CACHE_SECONDS
+        if seconds <= 0:
+            return super().authenticate_credentials(key)
+        entry = cache_key(key)
+        token = cache.get(entry)
+        if isinstance(token, Token) and token.user.is_active:
+            return token.user, token
+        user, token = super().authenticate_credentials(key)  # unknown or inactive: raises
+        cache.set(entry, token, timeout=seconds)
+        return user, token
+
+
+def forget_token(sender: Any, instance: Token, **kwargs: Any) -> None:
+    cache.delete(cache_key(instance.key))
+
+
+def forget_tokens_of_user(sender: Any, instance: Any, **kwargs: Any) -> None:
+    keys = Token.objects.filter(user_id=instance.pk).values_list("key", flat=True)
+    cache.delete_many([cache_key(key) for key in keys])
+
+
+def connect_invalidation() -> None:
+    post_delete.connect(forget_token, sender=Token, dispatch_uid="auth-cache-forget-token")
+    post_save.connect(
+        forget_tokens_of_user, sender=get_user_model(), dispatch_uid="auth-cache-forget-user"
+    )
