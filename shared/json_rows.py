@@ -10,31 +10,53 @@ Python values as one loaded by the ORM, on PostgreSQL and on SQLite alike.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from django.db import models
-from django.db.models.functions import Cast, JSONObject
+from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
 
-def row_as_json(model: type[models.Model], fields: Iterable[str]) -> JSONObject:
-    """A JSON object of ``fields`` of the row the surrounding query selects from ``model``."""
-    parts: dict[str, Any] = {}
+def row_as_json_subquery(
+    model: type[models.Model], fields: Iterable[str], *, where_column: str, equals: str
+) -> RawSQL:
+    """A subquery giving, as one JSON object, ``fields`` of the row of ``model`` whose
+    ``where_column`` equals the column ``equals`` of the surrounding query ("table"."column");
+    NULL when there is no such row. The SQL is written from the model's own metadata once per
+    process and database, so no ORM expression is compiled per query."""
+    sql = _subquery_sql(model, tuple(fields), where_column, equals, connection.vendor)
+    return RawSQL(sql, (), output_field=models.JSONField())
+
+
+@functools.cache
+def _subquery_sql(
+    model: type[models.Model], fields: tuple[str, ...], where_column: str, equals: str, vendor: str
+) -> str:
+    quote = connection.ops.quote_name
+    parts = []
     for name in fields:
         field = model._meta.get_field(name)
+        assert isinstance(field, models.Field), f"{name} is not a column of {model.__name__}"
+        column = f"inner_row.{quote(field.column)}"
         if isinstance(field, models.DecimalField):
-            parts[name] = Cast(name, models.CharField())
-        else:
-            parts[name] = models.F(name)
-    return JSONObject(**parts)
+            column = f"CAST({column} AS TEXT)"  # never a JSON number, which reads back as a float
+        parts.append(f"'{name}', {column}")
+    build = "jsonb_build_object" if vendor == "postgresql" else "json_object"
+    return (
+        f"(SELECT {build}({', '.join(parts)}) FROM {quote(model._meta.db_table)} inner_row "
+        f"WHERE inner_row.{quote(where_column)} = {equals})"
+    )
 
 
-def instance_from_json(model: type[ModelT], data: Mapping[str, Any]) -> ModelT:
-    """The ``model`` instance whose fields :func:`row_as_json` put in ``data``."""
+def instance_from_json(model: type[ModelT], data: Mapping[str, Any] | str) -> ModelT:
+    """The ``model`` instance whose fields :func:`row_as_json_subquery` put in ``data``."""
+    row: Mapping[str, Any] = json.loads(data) if isinstance(data, str) else data
     values: dict[str, Any] = {}
-    for name, raw in data.items():
+    for name, raw in row.items():
         field = model._meta.get_field(name)
         assert isinstance(field, models.Field), f"{name} is not a column of {model.__name__}"
         value = field.to_python(raw)

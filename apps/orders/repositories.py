@@ -28,6 +28,8 @@ def attach_items(order: Order, items: list[OrderItem]) -> None:
     this stores them where Django keeps prefetched rows (the same two attributes its
     ``prefetch_related_objects`` sets), so ``order.items.all()`` answers without a query.
     """
+    for item in items:
+        item.order = order  # what each item's representation reads (the currency) is at hand
     cached = order.items.all()
     cached._result_cache = items
     cached._prefetch_done = True  # type: ignore[attr-defined]

@@ -18,16 +18,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Expression, Model, QuerySet, Subquery
+from django.db.models import Expression, Model, QuerySet
+
+from apps.orders.models import Order
 
 Summary = dict[str, Any]
+# What a provider's subquery matches its rows' order id against, in the order's query.
+ORDER_ID_COLUMN = f'"{Order._meta.db_table}"."{Order._meta.pk.column}"'
 
 
 @dataclass(frozen=True)
 class SummaryProvider:
     for_orders: Callable[[list[uuid.UUID]], Mapping[uuid.UUID, Summary]]
-    subquery: Callable[[], Subquery | Expression]
-    from_json: Callable[[Mapping[str, Any]], Summary]
+    subquery: Callable[[], Expression]
+    from_json: Callable[[Mapping[str, Any] | str], Summary]
 
 
 _providers: dict[str, SummaryProvider] = {}

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 
-from apps.orders.summaries import SummaryProvider
+from apps.orders.summaries import ORDER_ID_COLUMN, SummaryProvider
 from apps.payments.models import Payment
-from shared.json_rows import instance_from_json, row_as_json
+from shared.json_rows import instance_from_json, row_as_json_subquery
 from shared.money import format_amount
 
 FIELDS = (
@@ -51,16 +51,12 @@ def payment_summaries(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, A
     }
 
 
-def payment_subquery() -> Subquery:
+def payment_subquery() -> RawSQL:
     """The order's payment (at most one: ``order_id`` is unique) as a JSON object, or NULL."""
-    return Subquery(
-        Payment.objects.filter(order_id=OuterRef("id"))
-        .order_by()
-        .values(json=row_as_json(Payment, FIELDS))
-    )
+    return row_as_json_subquery(Payment, FIELDS, where_column="order_id", equals=ORDER_ID_COLUMN)
 
 
-def payment_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+def payment_from_json(data: Mapping[str, Any] | str) -> dict[str, Any]:
     return summary_of(instance_from_json(Payment, data))
 
 

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 
-from apps.orders.summaries import SummaryProvider
+from apps.orders.summaries import ORDER_ID_COLUMN, SummaryProvider
 from apps.shipping.models import Shipment
-from shared.json_rows import instance_from_json, row_as_json
+from shared.json_rows import instance_from_json, row_as_json_subquery
 from shared.money import format_amount
 
 FIELDS = (
@@ -51,16 +51,12 @@ def shipment_summaries(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, 
     }
 
 
-def shipment_subquery() -> Subquery:
+def shipment_subquery() -> RawSQL:
     """The order's shipment (at most one: ``order_id`` is unique) as a JSON object, or NULL."""
-    return Subquery(
-        Shipment.objects.filter(order_id=OuterRef("id"))
-        .order_by()
-        .values(json=row_as_json(Shipment, FIELDS))
-    )
+    return row_as_json_subquery(Shipment, FIELDS, where_column="order_id", equals=ORDER_ID_COLUMN)
 
 
-def shipment_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+def shipment_from_json(data: Mapping[str, Any] | str) -> dict[str, Any]:
     return summary_of(instance_from_json(Shipment, data))
 
 

@@ -16,7 +16,7 @@ from apps.idempotency.keys import IdempotencyKeyField
 from apps.orders import summaries
 from apps.orders.models import Order, OrderItem
 from apps.orders.services import MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM
-from apps.orders.state_machine import allowed_transitions
+from apps.orders.state_machine import OrderState, allowed_transitions
 from apps.orders.summaries import Summary
 from shared.money import CURRENCY_MINOR_UNITS, format_amount
 from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
@@ -197,10 +197,51 @@ class HistoryEntryOutputSerializer(serializers.Serializer):
     event_type = serializers.CharField()
 
 
+# Datetimes exactly as the serializers' DateTimeField writes them (UTC as "Z").
+_DATETIME = serializers.DateTimeField()
+
+
 def order_payload(
     order: Order, known: dict[str, Mapping[uuid.UUID, Summary]] | None = None
 ) -> dict[str, Any]:
-    """One order's representation; ``known``: the other apps' summaries of it, when in hand."""
-    context = {} if known is None else {SUMMARIES_CONTEXT_KEY: known}
-    data: dict[str, Any] = OrderOutputSerializer(order, context=context).data
-    return data
+    """One order's representation, as ``OrderOutputSerializer`` (the schema) declares it.
+
+    Written out by hand: building a ``ModelSerializer``'s fields anew for every response costs
+    more than the rest of an order's detail. ``test_order_representation.py`` renders orders in
+    every state both ways and requires the same JSON. ``known``: the other apps' summaries of
+    the order when in hand; else those it carries from its query, or else they are fetched.
+    """
+    sections = known
+    if sections is None:
+        sections = summaries.carried_by(order) or summaries.summaries_for([order.id])
+    currency = order.currency
+
+    def section(name: str) -> dict[str, Any] | None:
+        found = sections.get(name, {}).get(order.id)
+        return dict(found) if found is not None else None
+
+    return {
+        "id": str(order.id),
+        "customer_id": order.customer_id,
+        "state": OrderState(order.state).value,
+        "currency": currency,
+        "total": format_amount(order.total, currency),
+        "payment_method": order.payment_method,
+        "shipping_method": order.shipping_method,
+        "items": [
+            {
+                "sku": item.sku,
+                "name": item.name,
+                "quantity": item.quantity,
+                "unit_price": format_amount(item.unit_price, currency),
+                "line_total": format_amount(item.unit_price * item.quantity, currency),
+            }
+            for item in order.items.all()
+        ],
+        "version": order.version,
+        "allowed_transitions": sorted(state.value for state in allowed_transitions(order.state)),
+        "payment": section("payment"),
+        "shipment": section("shipment"),
+        "created_at": _DATETIME.to_representation(order.created_at),
+        "updated_at": _DATETIME.to_representation(order.updated_at),
+    }
