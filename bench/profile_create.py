@@ -28,13 +28,17 @@ REQUESTS = 300
 # (label, file suffix, function name): layers of the request, by cumulative time.
 LAYERS = [
     ("whole request (Django test client)", "django/test/client.py", "request"),
-    ("token authentication", "rest_framework/authentication.py", "authenticate"),
+    (
+        "token authentication (trusted from the cache)",
+        "rest_framework/authentication.py",
+        "authenticate",
+    ),
     ("input validation (serializer)", "rest_framework/serializers.py", "is_valid"),
     ("OrderService.create_order", "apps/orders/services.py", "create_order"),
     ("  events store.append (event + projections)", "apps/events/store.py", "append"),
     ("    projections applied in the transaction", "apps/events/projection.py", "apply_inline"),
     ("  transaction commit", "django/db/backends/base/base.py", "commit"),
-    ("response: re-read order + serialize", "apps/orders/api/v1/views.py", "order_response"),
+    ("response: serialize what was written", "apps/orders/api/v1/views.py", "order_response"),
     ("SQL compilation (Django ORM)", "django/db/models/sql/compiler.py", "as_sql"),
     ("waiting on PostgreSQL (psycopg)", "psycopg/connection.py", "wait"),
 ]

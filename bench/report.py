@@ -80,7 +80,7 @@ def render(
         parts += ["## Failed", "", *failed, ""]
     targets = _targets(rows)
     if targets:
-        parts += ["## Targets of issue 8", "", *targets, ""]
+        parts += ["## Targets", "", *targets, ""]
     if profile is not None and profile.exists():
         parts += [
             "## Where the create path spends its time",

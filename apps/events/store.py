@@ -22,6 +22,7 @@ from apps.events.context import current_causation
 from apps.events.models import StoredEvent, bucket_of
 from apps.events.projection import apply_inline
 from shared import clock
+from shared import rows as shared_rows
 from shared.exceptions import ConcurrencyConflict
 
 
@@ -48,11 +49,11 @@ def append(
 
     moment = clock.now()
     causation = current_causation()
-    rows = []
+    stored: list[StoredEvent] = []
     for offset, event in enumerate(events, start=1):
         version = expected_version + offset
         partition_key = event.partition_key()
-        rows.append(
+        stored.append(
             StoredEvent(
                 event_id=uuid.uuid4(),
                 event_type=event.event_type,
@@ -77,7 +78,7 @@ def append(
         # No savepoint (a round trip each way): a lost race aborts the whole command anyway, and
         # Django marks the caller's transaction for rollback so nobody can carry on in it.
         with transaction.atomic(savepoint=False):
-            stored = StoredEvent.objects.bulk_create(rows)
+            shared_rows.insert(stored, returning="sequence")
     except IntegrityError as exc:
         aggregate_type, aggregate_id = next(iter(aggregate))
         raise ConcurrencyConflict(

@@ -38,6 +38,7 @@ from apps.orders.events import (
     PaymentFailed,
 )
 from apps.orders.models import DailyRevenue, OrderStateChange, OrderSummary
+from shared import rows
 
 STATS_CACHE_KEY = "orders:stats:v1"
 
@@ -102,7 +103,7 @@ class OrderSummaryProjection(Projection):
 
     def _create(self, event: StoredEvent) -> None:
         payload = event.payload
-        OrderSummary.objects.bulk_create(
+        rows.insert(
             [
                 OrderSummary(
                     order_id=event.aggregate_id,
@@ -216,7 +217,7 @@ class OrderHistoryProjection(Projection):
 
     def apply(self, event: StoredEvent) -> None:
         payload = event.payload
-        OrderStateChange.objects.bulk_create(
+        rows.insert(
             [
                 OrderStateChange(
                     event_id=event.event_id,

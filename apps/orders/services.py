@@ -37,7 +37,7 @@ from apps.orders.events import (
 )
 from apps.orders.models import Order, OrderItem
 from apps.orders.state_machine import INITIAL_STATE, OrderState, transition
-from shared import clock
+from shared import clock, rows
 from shared.exceptions import ConcurrencyConflict, InvalidCommand
 from shared.ids import new_id
 from shared.money import Money, in_currency_places, validate_currency
@@ -98,8 +98,8 @@ class OrderService:
             for position, line in enumerate(lines)
         ]
         with transaction.atomic():
-            order.save(force_insert=True)
-            OrderItem.objects.bulk_create(items)
+            rows.insert([order])
+            rows.insert(items)
             store.append(
                 [
                     OrderCreated(
