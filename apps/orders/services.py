@@ -6,6 +6,7 @@ update the row and bump its version, append the event (which applies the project
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -48,6 +49,14 @@ MAX_QUANTITY_PER_ITEM = 1_000_000
 
 class OrderService:
     """Creates orders and moves them through the state machine."""
+
+    @staticmethod
+    def hold(order_id: uuid.UUID) -> Order:
+        """The order, locked until the caller's transaction ends: what payments and shipping
+        take first when they change what belongs to an order (its payment, its shipment), so
+        that the order cannot change under them. They read it and question it through
+        ``apps.orders.lifecycle``; they change it only through this service's commands."""
+        return repositories.lock_order(order_id)
 
     def create_order(self, command: CreateOrder) -> Order:
         currency = validate_currency(command.currency)

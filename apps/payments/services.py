@@ -19,17 +19,16 @@ from django.db import IntegrityError, transaction
 
 from apps.events import store
 from apps.events.versioned import save_change
+from apps.orders import lifecycle
 from apps.orders.commands import Actor, ConfirmPayment, FailPayment
 from apps.orders.models import Order
-from apps.orders.repositories import lock_order
 from apps.orders.services import OrderService
-from apps.orders.state_machine import OrderState
-from apps.orders.state_machine import transition as order_transition
 from apps.payments.errors import (
     PaymentNotFound,
     PaymentResultConflict,
     PaymentResultNotExpected,
     PaymentStepNotSupported,
+    ReportedAmountMismatch,
 )
 from apps.payments.events import (
     PaymentAuthorized,
@@ -78,11 +77,11 @@ class PaymentService:
         payment for one order even when two calls race).
         """
         with transaction.atomic():
-            order = lock_order(order_id)
+            order = self.orders.hold(order_id)
             existing = lock_payment_of(order_id)
             if existing is not None:
                 return existing
-            if order.state != OrderState.PENDING:
+            if not lifecycle.awaits_payment(order):
                 return None
             return self._create(order, actor, idempotency_key)
 
@@ -95,9 +94,9 @@ class PaymentService:
         customer is never charged twice for one order.
         """
         with transaction.atomic():
-            order = lock_order(order_id)
+            order = self.orders.hold(order_id)
             # Only an order that can still become PAID is worth paying (409 otherwise).
-            order_transition(order.state, OrderState.PAID)
+            lifecycle.ensure_can_be_paid(order)
             payment = lock_payment_of(order_id) or self._create(order, actor, idempotency_key)
             if payment.status in AWAITING_PROVIDER:
                 return payment
@@ -131,17 +130,27 @@ class PaymentService:
         provider_reference: str,
         succeeded: bool,
         reason: str = "",
+        reported: Money | None = None,
         actor: Actor,
         idempotency_key: str | None = None,
     ) -> Payment:
         """Record the provider's answer: success pays the order, a decline fails it.
 
         The same answer twice changes nothing; the opposite answer after a settled one is a 409.
+        ``reported``: the amount the provider says it took, refused (422) unless it is the
+        payment's own, whatever the payment's status.
         """
         order_id = order_of_reference(provider_reference)
         with transaction.atomic():
-            lock_order(order_id)
+            self.orders.hold(order_id)
             payment = self._locked(order_id)
+            expected = Money.of(payment.amount, payment.currency)
+            if reported is not None and reported != expected:
+                raise ReportedAmountMismatch(
+                    f"The provider reports {reported}; payment {payment.id} is for {expected}.",
+                    expected_amount=str(expected.amount),
+                    expected_currency=expected.currency,
+                )
             status = PaymentStatus(payment.status)
             if succeeded:
                 if status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
@@ -186,7 +195,7 @@ class PaymentService:
         """
         order_id = order_of_reference(provider_reference)
         with transaction.atomic():
-            order = lock_order(order_id)
+            order = self.orders.hold(order_id)
             payment = self._locked(order_id)
             strategy = strategy_for(payment.method)
             if not strategy.needs_authorization:
@@ -197,7 +206,7 @@ class PaymentService:
                 return payment
             if payment.status == PaymentStatus.SUBMITTED:
                 # Taking money for an order that can no longer be paid would only mean a refund.
-                order_transition(order.state, OrderState.PAID)
+                lifecycle.ensure_can_be_paid(order)
                 self._change(
                     payment,
                     PaymentStatus.AUTHORIZED,
@@ -235,7 +244,7 @@ class PaymentService:
         expired = 0
         for order_id in due:
             with transaction.atomic():
-                lock_order(order_id)
+                self.orders.hold(order_id)
                 payment = lock_payment_of(order_id)
                 if (
                     payment is None
@@ -274,7 +283,7 @@ class PaymentService:
     ) -> Payment:
         """Refund the order's settled payment. Refunding it again changes nothing."""
         with transaction.atomic():
-            lock_order(order_id)
+            self.orders.hold(order_id)
             payment = self._locked(order_id)
             if payment.status != PaymentStatus.REFUNDED:
                 self._refund(payment, reason=reason, actor=actor, idempotency_key=idempotency_key)
@@ -294,7 +303,7 @@ class PaymentService:
         """
         order_id = order_of_reference(provider_reference)
         with transaction.atomic():
-            lock_order(order_id)
+            self.orders.hold(order_id)
             payment = self._locked(order_id)
             if payment.status != PaymentStatus.REFUNDED:
                 transition(payment.status, PaymentStatus.REFUNDED)
@@ -317,7 +326,7 @@ class PaymentService:
     ) -> Payment:
         """Void the order's payment while no money has moved. Voiding it again changes nothing."""
         with transaction.atomic():
-            lock_order(order_id)
+            self.orders.hold(order_id)
             payment = self._locked(order_id)
             if payment.status != PaymentStatus.VOIDED:
                 self._void(payment, reason=reason, actor=actor, idempotency_key=idempotency_key)
@@ -328,7 +337,7 @@ class PaymentService:
     ) -> Payment | None:
         """A cancelled order's payment: refunded if it succeeded, voided if it was still open."""
         with transaction.atomic():
-            lock_order(order_id)
+            self.orders.hold(order_id)
             payment = lock_payment_of(order_id)
             if payment is None:
                 return None  # none was requested, and none will be: the order is not PENDING

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
-from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,11 +14,11 @@ from rest_framework.views import APIView
 
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
-from apps.orders import queries, summaries
+from apps.orders import queries
 from apps.orders.api.v1 import read_views
 from apps.orders.api.v1 import serializers as s
+from apps.orders.api.v1.http import actor_of, customer_id_of, expected_version_of, order_response
 from apps.orders.commands import (
-    Actor,
     CancelOrder,
     CreateOrder,
     NewOrderLine,
@@ -30,46 +27,12 @@ from apps.orders.commands import (
 )
 from apps.orders.models import Order
 from apps.orders.services import OrderService
-from shared.openapi import IF_MATCH, IF_MATCH_PATTERN, PROBLEM
+from shared.openapi import IF_MATCH, PROBLEM
 from shared.pagination import StrictCursorPagination, page_of, paginated
 
 COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM}
 
 service = OrderService()
-
-
-def customer_id_of(request: Request) -> int:
-    user_id = request.user.pk
-    assert isinstance(user_id, int), "views that create orders require authentication"
-    return user_id
-
-
-def actor_of(request: Request) -> Actor:
-    return Actor(user_id=request.user.pk, is_staff=bool(request.user.is_staff))
-
-
-def expected_version_of(request: Request) -> int | None:
-    value = request.headers.get("If-Match")
-    if value is None:
-        return None
-    if not re.match(IF_MATCH_PATTERN.replace("$", r"\Z"), value):
-        raise ValidationError({"If-Match": ['Must be an order version such as "3".']})
-    return int(value.removeprefix("W/").strip('"'))
-
-
-def order_response(order: Order, code: int = 200, *, created: bool = False) -> Response:
-    """The order as it stands, from the object in hand: the one a command wrote and returned, or
-    the one a read loaded. Nothing it wrote is read back (its ETag is the version it wrote);
-    a command's order gets its items (no command changes them) and the other apps' summaries
-    read, unless it was just created: reactions start after the commit, so it has none yet."""
-    if created:
-        known = summaries.none_yet()
-    else:
-        prefetch_related_objects([order], "items")
-        known = summaries.carried_by(order) or summaries.summaries_for([order.id])
-    response = Response(s.order_payload(order, known), status=code)
-    response["ETag"] = f'"{order.version}"'
-    return response
 
 
 class OrderListCreateView(APIView):
