@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 WAITING = "waiting for an earlier event of its partition"
 
 
-class Outcome(enum.StrEnum):
+class HandlingOutcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # parked, a retry is scheduled
     DEAD = "dead"  # failed and no retry is left, or an operator's retry failed again
@@ -340,19 +340,19 @@ def _record_failure(
     parked.save()
 
 
-def handle_once(subscription: str, event: StoredEvent) -> Outcome:
+def handle_once(subscription: str, event: StoredEvent) -> HandlingOutcome:
     """Run ``subscription``'s handler on ``event`` now, as the runner does (a savepoint, the
     event as causation), leaving checkpoints and parked events alone: what a redelivery is.
     """
     with transaction.atomic():
         error = _attempt(subscription, event)
-    return Outcome.SUCCEEDED if error is None else Outcome.FAILED
+    return HandlingOutcome.SUCCEEDED if error is None else HandlingOutcome.FAILED
 
 
 # --- operators ----------------------------------------------------------------------------------
 
 
-def retry_dead(parked_id: int) -> Outcome:
+def retry_dead(parked_id: int) -> HandlingOutcome:
     """Run a dead event once more, now, for its subscription (an operator's retry).
 
     Success marks it resolved (out of the dead letters, kept for the record); a failure leaves it
@@ -365,7 +365,7 @@ def retry_dead(parked_id: int) -> Outcome:
             rows = rows.select_for_update(skip_locked=True, of=("self",))
         parked = rows.first()
         if parked is None or parked.status != ParkedStatus.DEAD:
-            return Outcome.SKIPPED
+            return HandlingOutcome.SKIPPED
         error = _attempt(parked.subscription, parked.event)
         moment = clock.now()
         if error is None:
@@ -373,9 +373,9 @@ def retry_dead(parked_id: int) -> Outcome:
             parked.resolved_at = moment
             parked.updated_at = moment
             parked.save(update_fields=["status", "resolved_at", "updated_at"])
-            return Outcome.SUCCEEDED
+            return HandlingOutcome.SUCCEEDED
         _record_failure(parked, error, moment, manual=True)
-    return Outcome.DEAD
+    return HandlingOutcome.DEAD
 
 
 def retry_dead_letters(

@@ -2,7 +2,7 @@
 
 Every body is ``{"type": "<message type>", "timestamp": "<optional ISO 8601>", "data": {...}}``
 (the Standard Webhooks payload convention). The type decides the serializer of ``data``; what a
-valid message then does is in :mod:`apps.webhooks.commands`.
+valid message then does is in :mod:`apps.webhooks.actions`.
 """
 
 from __future__ import annotations

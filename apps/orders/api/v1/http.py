@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.orders import summaries
+from apps.orders import sections
 from apps.orders.api.v1 import serializers as s
 from apps.orders.commands import Actor
 from apps.orders.models import Order
@@ -39,13 +39,13 @@ def expected_version_of(request: Request) -> int | None:
 def order_response(order: Order, code: int = 200, *, created: bool = False) -> Response:
     """The order as it stands, from the object in hand: the one a command wrote and returned, or
     the one a read loaded. Nothing it wrote is read back (its ETag is the version it wrote);
-    a command's order gets its items (no command changes them) and the other apps' summaries
+    a command's order gets its items (no command changes them) and the other apps' sections
     read, unless it was just created: reactions start after the commit, so it has none yet."""
     if created:
-        known = summaries.none_yet()
+        known = sections.none_yet()
     else:
         prefetch_related_objects([order], "items")
-        known = summaries.carried_by(order) or summaries.summaries_for([order.id])
+        known = sections.carried_by(order) or sections.sections_for([order.id])
     response = Response(s.order_payload(order, known), status=code)
     response["ETag"] = f'"{order.version}"'
     return response

@@ -26,7 +26,7 @@ from apps.events.models import StoredEvent
 from apps.orders.lifecycle import SETTLED_STATES
 from apps.orders.models import Order
 from apps.webhooks import simulator
-from apps.webhooks.models import Outcome, WebhookLog
+from apps.webhooks.models import WebhookLog, WebhookOutcome
 from core.management.commands.bootstrap_demo import DEMO_USERS
 
 PRODUCTS = (
@@ -66,10 +66,10 @@ class RunSummary:
         lines += [
             f"orders not terminal: {self.orders - self.terminal}",
             f"events written: {self.events}",
-            f"webhooks processed: {self.webhooks.get(Outcome.PROCESSED, 0)}",
-            f"webhooks ignored (stale): {self.webhooks.get(Outcome.IGNORED, 0)}",
-            f"webhooks failed: {self.webhooks.get(Outcome.FAILED, 0)}",
-            f"webhook duplicates absorbed: {self.webhooks.get(Outcome.DUPLICATE, 0)}",
+            f"webhooks processed: {self.webhooks.get(WebhookOutcome.PROCESSED, 0)}",
+            f"webhooks ignored (stale): {self.webhooks.get(WebhookOutcome.IGNORED, 0)}",
+            f"webhooks failed: {self.webhooks.get(WebhookOutcome.FAILED, 0)}",
+            f"webhook duplicates absorbed: {self.webhooks.get(WebhookOutcome.DUPLICATE, 0)}",
             f"webhooks rejected: {self.rejected}",
             f"wall time: {self.wall_seconds:.2f} s",
             f"orders per second: {self.orders_per_second:.2f}",
@@ -325,7 +325,7 @@ def summarize(
             .values_list("outcome", "n")
         )
     )
-    rejected = WebhookLog.objects.filter(id__gt=log_mark, outcome=Outcome.REJECTED).count()
+    rejected = WebhookLog.objects.filter(id__gt=log_mark, outcome=WebhookOutcome.REJECTED).count()
     return RunSummary(
         orders=len(order_ids),
         states=states,

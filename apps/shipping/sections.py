@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models.expressions import RawSQL
 
-from apps.orders.summaries import ORDER_ID_COLUMN, SummaryProvider
+from apps.orders.sections import ORDER_ID_COLUMN, SectionProvider
 from apps.shipping.models import Shipment
 from shared.json_rows import instance_from_json, row_as_json_subquery
 from shared.money import format_amount
@@ -28,7 +28,7 @@ FIELDS = (
 )
 
 
-def summary_of(shipment: Shipment) -> dict[str, Any]:
+def section_of(shipment: Shipment) -> dict[str, Any]:
     return {
         "id": str(shipment.id),
         "carrier": shipment.carrier,
@@ -43,10 +43,10 @@ def summary_of(shipment: Shipment) -> dict[str, Any]:
     }
 
 
-def shipment_summaries(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+def shipment_sections(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """The shipments of ``order_ids`` in one query."""
     return {
-        shipment.order_id: summary_of(shipment)
+        shipment.order_id: section_of(shipment)
         for shipment in Shipment.objects.filter(order_id__in=order_ids).only(*FIELDS)
     }
 
@@ -57,9 +57,9 @@ def shipment_subquery() -> RawSQL:
 
 
 def shipment_from_json(data: Mapping[str, Any] | str) -> dict[str, Any]:
-    return summary_of(instance_from_json(Shipment, data))
+    return section_of(instance_from_json(Shipment, data))
 
 
-PROVIDER = SummaryProvider(
-    for_orders=shipment_summaries, subquery=shipment_subquery, from_json=shipment_from_json
+PROVIDER = SectionProvider(
+    for_orders=shipment_sections, subquery=shipment_subquery, from_json=shipment_from_json
 )

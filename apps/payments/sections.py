@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models.expressions import RawSQL
 
-from apps.orders.summaries import ORDER_ID_COLUMN, SummaryProvider
+from apps.orders.sections import ORDER_ID_COLUMN, SectionProvider
 from apps.payments.models import Payment
 from shared.json_rows import instance_from_json, row_as_json_subquery
 from shared.money import format_amount
@@ -28,7 +28,7 @@ FIELDS = (
 )
 
 
-def summary_of(payment: Payment) -> dict[str, Any]:
+def section_of(payment: Payment) -> dict[str, Any]:
     return {
         "id": str(payment.id),
         "method": payment.method,
@@ -43,10 +43,10 @@ def summary_of(payment: Payment) -> dict[str, Any]:
     }
 
 
-def payment_summaries(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+def payment_sections(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """The payments of ``order_ids`` in one query."""
     return {
-        payment.order_id: summary_of(payment)
+        payment.order_id: section_of(payment)
         for payment in Payment.objects.filter(order_id__in=order_ids).only(*FIELDS)
     }
 
@@ -57,9 +57,9 @@ def payment_subquery() -> RawSQL:
 
 
 def payment_from_json(data: Mapping[str, Any] | str) -> dict[str, Any]:
-    return summary_of(instance_from_json(Payment, data))
+    return section_of(instance_from_json(Payment, data))
 
 
-PROVIDER = SummaryProvider(
-    for_orders=payment_summaries, subquery=payment_subquery, from_json=payment_from_json
+PROVIDER = SectionProvider(
+    for_orders=payment_sections, subquery=payment_subquery, from_json=payment_from_json
 )

@@ -32,14 +32,14 @@ from shared.exceptions import DomainError, InvalidStateTransition
 
 
 @dataclass(frozen=True)
-class CommandContext:
+class MessageContext:
     """Who acts (the provider, as the system) and the key its events carry."""
 
     idempotency_key: str
     actor: Actor = field(default_factory=Actor.system)
 
 
-Command = Callable[[dict[str, Any], CommandContext], None]
+Action = Callable[[dict[str, Any], MessageContext], None]
 
 payments = PaymentService()
 shipping = ShippingService()
@@ -48,7 +48,7 @@ shipping = ShippingService()
 # --- payment provider ---------------------------------------------------------------------------
 
 
-def payment_succeeded(data: dict[str, Any], context: CommandContext) -> None:
+def payment_succeeded(data: dict[str, Any], context: MessageContext) -> None:
     payments.record_result(
         provider_reference=data["provider_reference"],
         succeeded=True,
@@ -58,7 +58,7 @@ def payment_succeeded(data: dict[str, Any], context: CommandContext) -> None:
     )
 
 
-def payment_failed(data: dict[str, Any], context: CommandContext) -> None:
+def payment_failed(data: dict[str, Any], context: MessageContext) -> None:
     payments.record_result(
         provider_reference=data["provider_reference"],
         succeeded=False,
@@ -68,7 +68,7 @@ def payment_failed(data: dict[str, Any], context: CommandContext) -> None:
     )
 
 
-def payment_refunded(data: dict[str, Any], context: CommandContext) -> None:
+def payment_refunded(data: dict[str, Any], context: MessageContext) -> None:
     reference = data["provider_reference"]
     payments.record_refund(
         provider_reference=reference,
@@ -80,7 +80,7 @@ def payment_refunded(data: dict[str, Any], context: CommandContext) -> None:
     )
 
 
-def payment_authorized(data: dict[str, Any], context: CommandContext) -> None:
+def payment_authorized(data: dict[str, Any], context: MessageContext) -> None:
     payments.authorize(
         provider_reference=data["provider_reference"],
         actor=context.actor,
@@ -91,7 +91,7 @@ def payment_authorized(data: dict[str, Any], context: CommandContext) -> None:
 # --- carrier ------------------------------------------------------------------------------------
 
 
-def shipment_shipped(data: dict[str, Any], context: CommandContext) -> None:
+def shipment_shipped(data: dict[str, Any], context: MessageContext) -> None:
     shipping.record_carrier_shipped(
         order_id=data["order_id"],
         carrier=data["carrier"],
@@ -101,7 +101,7 @@ def shipment_shipped(data: dict[str, Any], context: CommandContext) -> None:
     )
 
 
-def shipment_delivered(data: dict[str, Any], context: CommandContext) -> None:
+def shipment_delivered(data: dict[str, Any], context: MessageContext) -> None:
     shipping.record_carrier_delivered(
         order_id=data["order_id"],
         carrier=data["carrier"],
@@ -111,7 +111,7 @@ def shipment_delivered(data: dict[str, Any], context: CommandContext) -> None:
     )
 
 
-COMMANDS: dict[str, Command] = {
+ACTIONS: dict[str, Action] = {
     m.PAYMENT_SUCCEEDED: payment_succeeded,
     m.PAYMENT_FAILED: payment_failed,
     m.PAYMENT_REFUNDED: payment_refunded,
