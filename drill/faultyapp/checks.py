@@ -25,7 +25,7 @@ from apps.payments.events import PAYMENT_AGGREGATE
 from apps.payments.models import Payment, Refund
 from apps.shipping.events import SHIPMENT_AGGREGATE
 from apps.shipping.models import Shipment
-from apps.webhooks.models import Outcome, SimulatedWebhook, WebhookLog
+from apps.webhooks.models import SimulatedWebhook, WebhookLog, WebhookOutcome
 
 # The order events each final state is reached by, each exactly once (the simulated load never
 # cancels, so CANCELLED is not expected; it would show up as an unexpected state).
@@ -252,15 +252,15 @@ def _webhook_checks() -> list[Check]:
     return [
         Check(
             "webhooks processed / duplicates absorbed / ignored",
-            f"{outcomes[Outcome.PROCESSED]} / {outcomes[Outcome.DUPLICATE]} / "
-            f"{outcomes[Outcome.IGNORED]}",
-            outcomes[Outcome.PROCESSED] > 0,
+            f"{outcomes[WebhookOutcome.PROCESSED]} / {outcomes[WebhookOutcome.DUPLICATE]} / "
+            f"{outcomes[WebhookOutcome.IGNORED]}",
+            outcomes[WebhookOutcome.PROCESSED] > 0,
         ),
         Check(
             "webhooks failed / rejected",
-            f"{outcomes[Outcome.FAILED]} / {outcomes[Outcome.REJECTED]} "
+            f"{outcomes[WebhookOutcome.FAILED]} / {outcomes[WebhookOutcome.REJECTED]} "
             "(failed ones are retried by the sender until applied)",
-            outcomes[Outcome.REJECTED] == 0,
+            outcomes[WebhookOutcome.REJECTED] == 0,
         ),
         Check("simulated webhooks not delivered", f"{unsent} (of {sent + unsent})", unsent == 0),
     ]
