@@ -14,9 +14,9 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from apps.events import subscriptions
+from apps.events import lag
+from apps.events.dead_letters import retry_dead_letters
 from apps.events.models import ParkedEvent, ParkedStatus, StoredEvent
-from apps.events.subscriptions import retry_dead_letters
 from apps.orders.events import ORDER_AGGREGATE
 from apps.orders.models import Order
 from apps.orders.state_machine import TERMINAL_STATES
@@ -57,7 +57,7 @@ def backlog() -> dict[str, int]:
     (behind its checkpoint, or parked for a retry), unsent webhooks."""
     return {
         "orders_not_terminal": Order.objects.exclude(state__in=TERMINAL_STATES).count(),
-        "events_behind": sum(row.behind for row in subscriptions.status()),
+        "events_behind": sum(row.behind for row in lag.status()),
         "events_parked": ParkedEvent.objects.filter(status=ParkedStatus.PARKED).count(),
         "webhooks_unsent": SimulatedWebhook.objects.filter(UNSENT_WEBHOOKS).count(),
     }
@@ -103,7 +103,7 @@ def run_checks(*, expected_orders: int, retry_dead: bool) -> list[Check]:
 
 
 def _delivery_checks(retry_dead: bool) -> list[Check]:
-    segments = subscriptions.status()
+    segments = lag.status()
     behind = sum(row.behind for row in segments)
     parked = ParkedEvent.objects.filter(status=ParkedStatus.PARKED).count()
     dead_rows = ParkedEvent.objects.filter(status=ParkedStatus.DEAD)

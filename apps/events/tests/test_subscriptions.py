@@ -18,10 +18,12 @@ from django.db import transaction
 
 from apps.events import store
 from apps.events.base import DomainEvent, EventEnvelope
+from apps.events.dead_letters import retry_dead
+from apps.events.lag import status
 from apps.events.models import ParkedEvent, ParkedStatus, StoredEvent, SubscriptionCheckpoint
 from apps.events.registry import registry
 from apps.events.retry import RetryPolicy, use_policy
-from apps.events.subscriptions import HandlingOutcome, retry_dead, run_until_idle, status
+from apps.events.subscriptions import HandlingOutcome, run_until_idle
 from shared import clock
 
 pytestmark = pytest.mark.django_db(transaction=True)
