@@ -21,6 +21,7 @@ from typing import Any
 from django.db.models import Expression, Model, QuerySet
 
 from apps.orders.models import Order
+from shared.json_rows import instance_from_json, row_as_json_subquery
 
 Section = dict[str, Any]
 # What a provider's subquery matches its rows' order id against, in the order's query.
@@ -32,6 +33,26 @@ class SectionProvider:
     for_orders: Callable[[list[uuid.UUID]], Mapping[uuid.UUID, Section]]
     subquery: Callable[[], Expression]
     from_json: Callable[[Mapping[str, Any] | str], Section]
+
+
+def provider_for(
+    model: type[Model], fields: tuple[str, ...], section_of: Callable[[Any], Section]
+) -> SectionProvider:
+    """The provider of the section ``section_of`` makes from the row of ``model`` whose
+    ``order_id`` is the order's (one per order): read for a page in one query, or carried in
+    the order's own query as a JSON object of ``fields``."""
+
+    def for_orders(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, Section]:
+        rows = model._default_manager.filter(order_id__in=order_ids).only(*fields)
+        return {row.order_id: section_of(row) for row in rows}  # type: ignore[attr-defined]
+
+    def subquery() -> Expression:
+        return row_as_json_subquery(model, fields, where_column="order_id", equals=ORDER_ID_COLUMN)
+
+    def from_json(data: Mapping[str, Any] | str) -> Section:
+        return section_of(instance_from_json(model, data))
+
+    return SectionProvider(for_orders=for_orders, subquery=subquery, from_json=from_json)
 
 
 _providers: dict[str, SectionProvider] = {}
