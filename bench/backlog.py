@@ -1,6 +1,6 @@
 """The subscriptions' backlog, as the figures read it: events behind, their age, parked and dead.
 
-Everything here goes through :func:`apps.events.subscriptions.status`, the product's own view of
+Everything here goes through :func:`apps.events.lag.status`, the product's own view of
 where each (subscription, segment) stands, so a figure reports what an operator would see with
 ``manage.py subscriptions``. :func:`dispatch` does what Celery beat does on its schedule, for the
 figures that want to say when the reactions start.
@@ -29,7 +29,7 @@ class Backlog:
 
 
 def backlog() -> Backlog:
-    from apps.events.subscriptions import status
+    from apps.events.lag import status
 
     rows = status()
     ages = [row.oldest_behind_seconds for row in rows if row.oldest_behind_seconds is not None]

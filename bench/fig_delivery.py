@@ -6,7 +6,7 @@ orders (their ``OrderPaid`` waits for ``shipping.create_shipment``; they were cr
 payment requested and were paid beforehand, unmeasured). A Celery worker with a prefork pool of 1,
 then 2 processes, is started and left idle until ready; then the figure dispatches
 (``events.dispatch_subscriptions``, what beat sends, from this process on beat's interval) and
-times the drain from the first dispatch until ``subscriptions.status()`` shows nothing behind. The
+times the drain from the first dispatch until ``lag.status()`` shows nothing behind. The
 worker's start-up is not counted. The CPU the worker processes, PostgreSQL and the whole machine
 used during each drain is measured, so a missed target states where the cores went.
 
@@ -270,7 +270,7 @@ def main() -> None:
         f"{events} events per run ({events - events // 2} OrderPaid for shipping.create_shipment, "
         f"{events // 2} OrderCreated for payments.request_payment), "
         f"{segments()} segments per subscription; drain timed from the first "
-        f"dispatch to nothing behind in subscriptions.status(), dispatch every "
+        f"dispatch to nothing behind in lag.status(), dispatch every "
         f"{dispatch_interval():g} s as beat does"
     )
     reason = cpu_note(cpus[2], cfg.cores)

@@ -80,7 +80,7 @@ class Backlogs:
                 unit="events",
                 samples=self.behind,
                 note=join(
-                    "the subscriptions' backlog (sum of behind in subscriptions.status()) the "
+                    "the subscriptions' backlog (sum of behind in lag.status()) the "
                     "create window left; the worker drains beside the load",
                     f"age of the oldest event behind, per run: {oldest} s" if oldest else "",
                 ),

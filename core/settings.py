@@ -224,11 +224,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.dispatch_subscriptions",
         "schedule": OMS_SUBSCRIPTION_DISPATCH_SECONDS,
     },
-    "purge-expired-idempotency-keys": {
-        "task": "idempotency.purge_expired_keys",
-        "schedule": env_float("OMS_IDEMPOTENCY_PURGE_INTERVAL_SECONDS", 3600.0),
-    },
 }
+# The apps' own periodic jobs are added to beat's schedule from their declarations (jobs.py, read
+# by core/celery.py), at the intervals below, the same the embedded worker keeps.
+OMS_IDEMPOTENCY_PURGE_INTERVAL_SECONDS = env_float("OMS_IDEMPOTENCY_PURGE_INTERVAL_SECONDS", 3600.0)
 
 # --- Caching ----------------------------------------------------------------------------------
 _CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
@@ -277,10 +276,7 @@ OMS_PAYMENT_PROVIDER = os.environ.get(
 )
 # A bank transfer not received within this many days expires and fails its order.
 OMS_BANK_TRANSFER_EXPIRY_DAYS = env_int("OMS_BANK_TRANSFER_EXPIRY_DAYS", 7)
-CELERY_BEAT_SCHEDULE["expire-overdue-payments"] = {
-    "task": "payments.expire_overdue",
-    "schedule": env_float("OMS_PAYMENT_EXPIRY_INTERVAL_SECONDS", 300.0),
-}
+OMS_PAYMENT_EXPIRY_INTERVAL_SECONDS = env_float("OMS_PAYMENT_EXPIRY_INTERVAL_SECONDS", 300.0)
 OMS_SHIPPING_STRATEGIES = {
     "standard": "apps.shipping.strategies.StandardShipping",
     "express": "apps.shipping.strategies.ExpressShipping",
@@ -316,11 +312,6 @@ OMS_SIMULATOR_RETRY_SECONDS = env_float("OMS_SIMULATOR_RETRY_SECONDS", 2.0)
 OMS_SIMULATOR_MAX_ATTEMPTS = env_int("OMS_SIMULATOR_MAX_ATTEMPTS", 8)
 OMS_SIMULATOR_SEND_CONCURRENCY = env_int("OMS_SIMULATOR_SEND_CONCURRENCY", 4)
 OMS_SIMULATOR_HTTP_TIMEOUT_SECONDS = env_float("OMS_SIMULATOR_HTTP_TIMEOUT_SECONDS", 10.0)
-if OMS_SIMULATOR_ENABLED:
-    CELERY_BEAT_SCHEDULE["send-simulated-webhooks"] = {
-        "task": "webhooks.send_simulated_webhooks",
-        "schedule": OMS_SIMULATOR_INTERVAL_SECONDS,
-    }
 
 # --- Read side ----------------------------------------------------------------------------------
 # Upper bound on the age of cached statistics (events also drop the cache as they are applied).

@@ -9,8 +9,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.events.dead_letters import retry_dead_letters
 from apps.events.models import ParkedEvent, ParkedStatus, StoredEvent, SubscriptionCheckpoint
-from apps.events.subscriptions import retry_dead_letters
 from shared.admin import ReadOnlyAdmin
 
 

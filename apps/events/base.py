@@ -75,6 +75,11 @@ def event_class(event_type: str) -> type[DomainEvent] | None:
     return _EVENT_TYPES.get(event_type)
 
 
+def known_event_types() -> set[str]:
+    """The event types of every declared event class."""
+    return set(_EVENT_TYPES)
+
+
 def known_aggregate_types() -> set[str]:
     """The aggregate types of every declared event class."""
     return {cls.aggregate_type for cls in _EVENT_TYPES.values()}

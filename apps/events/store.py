@@ -47,6 +47,34 @@ def append(
     if not connection.in_atomic_block:
         raise RuntimeError("append() must run inside transaction.atomic()")
 
+    stored = _rows_of(events, expected_version, user_id, idempotency_key)
+    try:
+        # No savepoint (a round trip each way): a lost race aborts the whole command anyway, and
+        # Django marks the caller's transaction for rollback so nobody can carry on in it.
+        with transaction.atomic(savepoint=False):
+            shared_rows.insert(stored, returning="sequence")
+    except IntegrityError as exc:
+        aggregate_type, aggregate_id = next(iter(aggregate))
+        raise ConcurrencyConflict(
+            f"{aggregate_type} {aggregate_id} was changed concurrently "
+            f"(expected version {expected_version}).",
+            expected_version=expected_version,
+        ) from exc
+
+    # The read models of this database change in this transaction, with the write.
+    apply_inline(stored)
+    after_commit.log_grew()
+    return stored
+
+
+def _rows_of(
+    events: Sequence[DomainEvent],
+    expected_version: int,
+    user_id: Any,
+    idempotency_key: str | None,
+) -> list[StoredEvent]:
+    """The log's rows of ``events``: versions after ``expected_version``, one moment, the
+    metadata of who and what caused them."""
     moment = clock.now()
     causation = current_causation()
     stored: list[StoredEvent] = []
@@ -74,22 +102,6 @@ def append(
                 occurred_at=moment,
             )
         )
-    try:
-        # No savepoint (a round trip each way): a lost race aborts the whole command anyway, and
-        # Django marks the caller's transaction for rollback so nobody can carry on in it.
-        with transaction.atomic(savepoint=False):
-            shared_rows.insert(stored, returning="sequence")
-    except IntegrityError as exc:
-        aggregate_type, aggregate_id = next(iter(aggregate))
-        raise ConcurrencyConflict(
-            f"{aggregate_type} {aggregate_id} was changed concurrently "
-            f"(expected version {expected_version}).",
-            expected_version=expected_version,
-        ) from exc
-
-    # The read models of this database change in this transaction, with the write.
-    apply_inline(stored)
-    after_commit.log_grew()
     return stored
 
 

@@ -16,7 +16,7 @@ attempt (capped, jittered exponential back-off) and the runner goes on. Later ev
 partition wait behind it (they are parked too, due with it), so an order's events are never
 handled out of order; other partitions are not held up. After ``OMS_DELIVERY_MAX_RETRIES``
 retries the event is **dead**: it no longer holds its partition back, and waits for an operator
-(:func:`retry_dead`).
+(:func:`apps.events.dead_letters.retry_dead`).
 
 A crash mid-batch rolls the batch back, checkpoint included, and the next runner repeats it:
 handlers must be safe to run twice (unique constraints, provider idempotency keys).
@@ -28,7 +28,6 @@ import enum
 import logging
 import traceback
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,7 +53,7 @@ logger = logging.getLogger(__name__)
 WAITING = "waiting for an earlier event of its partition"
 
 
-class Outcome(enum.StrEnum):
+class HandlingOutcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # parked, a retry is scheduled
     DEAD = "dead"  # failed and no retry is left, or an operator's retry failed again
@@ -187,7 +186,7 @@ def _parked_of(checkpoint: SubscriptionCheckpoint) -> QuerySet[ParkedEvent]:
     )
 
 
-def _events_of(checkpoint: SubscriptionCheckpoint) -> QuerySet[StoredEvent]:
+def events_of(checkpoint: SubscriptionCheckpoint) -> QuerySet[StoredEvent]:
     types = registry.event_types_of(checkpoint.subscription)
     return (
         StoredEvent.objects.filter(position__gt=checkpoint.position, event_type__in=types)
@@ -201,7 +200,7 @@ def _read_new(checkpoint: SubscriptionCheckpoint, size: int, moment: datetime) -
     # The head is read first: every event at or below it has committed, so the query below sees
     # them all, and when none is this segment's the checkpoint may move up to it.
     head = store.head_position()
-    batch = list(_events_of(checkpoint)[:size])
+    batch = list(events_of(checkpoint)[:size])
     if not batch:
         if head > checkpoint.position:
             checkpoint.position = head
@@ -218,7 +217,7 @@ def _read_new(checkpoint: SubscriptionCheckpoint, size: int, moment: datetime) -
         if event.partition_key in waiting:
             _park_behind(checkpoint, event, waiting[event.partition_key], moment)
             continue
-        error = _attempt(checkpoint.subscription, event)
+        error = attempt(checkpoint.subscription, event)
         if error is not None:
             waiting[event.partition_key] = _park(checkpoint, event, error, moment).next_attempt_at
     checkpoint.position = batch[-1].position or checkpoint.position
@@ -248,12 +247,12 @@ def _retry_due_parked(checkpoint: SubscriptionCheckpoint, size: int, moment: dat
         if row.position != min(remaining[row.partition_key]):
             continue  # an earlier event of its partition is still parked
         handled += 1
-        error = _attempt(checkpoint.subscription, row.event)
+        error = attempt(checkpoint.subscription, row.event)
         if error is None:
             row.delete()
             remaining[row.partition_key].discard(row.position)
             continue
-        _record_failure(row, error, moment, manual=False)
+        record_failure(row, error, moment, manual=False)
         followers = ParkedEvent.objects.filter(
             subscription=checkpoint.subscription,
             status=ParkedStatus.PARKED,
@@ -271,7 +270,7 @@ def _retry_due_parked(checkpoint: SubscriptionCheckpoint, size: int, moment: dat
     return handled
 
 
-def _attempt(subscription: str, event: StoredEvent) -> BaseException | None:
+def attempt(subscription: str, event: StoredEvent) -> BaseException | None:
     """Run the handler on ``event`` in a savepoint; the exception it raised, or None."""
     envelope = event.envelope()
     try:
@@ -295,7 +294,7 @@ def _park(
     checkpoint: SubscriptionCheckpoint, event: StoredEvent, error: BaseException, moment: datetime
 ) -> ParkedEvent:
     parked = _new_parked(checkpoint, event, moment)
-    _record_failure(parked, error, moment, manual=False)
+    record_failure(parked, error, moment, manual=False)
     return parked
 
 
@@ -325,7 +324,7 @@ def _new_parked(
     )
 
 
-def _record_failure(
+def record_failure(
     parked: ParkedEvent, error: BaseException, moment: datetime, *, manual: bool
 ) -> None:
     retry_at = None
@@ -340,103 +339,13 @@ def _record_failure(
     parked.save()
 
 
-def handle_once(subscription: str, event: StoredEvent) -> Outcome:
+def handle_once(subscription: str, event: StoredEvent) -> HandlingOutcome:
     """Run ``subscription``'s handler on ``event`` now, as the runner does (a savepoint, the
     event as causation), leaving checkpoints and parked events alone: what a redelivery is.
     """
     with transaction.atomic():
-        error = _attempt(subscription, event)
-    return Outcome.SUCCEEDED if error is None else Outcome.FAILED
-
-
-# --- operators ----------------------------------------------------------------------------------
-
-
-def retry_dead(parked_id: int) -> Outcome:
-    """Run a dead event once more, now, for its subscription (an operator's retry).
-
-    Success marks it resolved (out of the dead letters, kept for the record); a failure leaves it
-    dead with the new error. A parked event that is not dead is left to its schedule, and a
-    second call after a success finds it resolved: an operator's retry runs the handler once.
-    """
-    with transaction.atomic():
-        rows = ParkedEvent.objects.select_related("event").filter(id=parked_id)
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True, of=("self",))
-        parked = rows.first()
-        if parked is None or parked.status != ParkedStatus.DEAD:
-            return Outcome.SKIPPED
-        error = _attempt(parked.subscription, parked.event)
-        moment = clock.now()
-        if error is None:
-            parked.status = ParkedStatus.RESOLVED
-            parked.resolved_at = moment
-            parked.updated_at = moment
-            parked.save(update_fields=["status", "resolved_at", "updated_at"])
-            return Outcome.SUCCEEDED
-        _record_failure(parked, error, moment, manual=True)
-    return Outcome.DEAD
-
-
-def retry_dead_letters(
-    subscription: str | None = None, ids: Iterable[int] | None = None
-) -> dict[str, int]:
-    """Retry every dead event (of ``subscription``, or among ``ids``); count the outcomes."""
-    dead = ParkedEvent.objects.filter(status=ParkedStatus.DEAD)
-    if subscription:
-        dead = dead.filter(subscription=subscription)
-    if ids is not None:
-        dead = dead.filter(id__in=list(ids))
-    counts: dict[str, int] = {}
-    for parked_id in dead.order_by("position").values_list("id", flat=True):
-        outcome = retry_dead(parked_id)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
-
-
-# --- lag ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SegmentStatus:
-    subscription: str
-    segment: int
-    position: int
-    behind: int  # events of its types and segment after its position
-    oldest_behind_seconds: float | None
-    parked: int
-    dead: int
-    updated_at: datetime | None
-
-
-def status(now: datetime | None = None) -> list[SegmentStatus]:
-    """Position, backlog, parked and dead counts of every (subscription, segment)."""
-    moment = now or clock.now()
-    checkpoints = {(c.subscription, c.segment): c for c in SubscriptionCheckpoint.objects.all()}
-    counts: dict[tuple[str, int, str], int] = {}
-    for name, bucket, state in ParkedEvent.objects.values_list("subscription", "bucket", "status"):
-        counted = (name, segment_of(bucket), state)
-        counts[counted] = counts.get(counted, 0) + 1
-    result = []
-    for key in all_segments():
-        checkpoint = checkpoints.get((key.subscription, key.segment)) or SubscriptionCheckpoint(
-            subscription=key.subscription, segment=key.segment, position=start_position()
-        )
-        backlog = _events_of(checkpoint)
-        oldest = backlog.values_list("occurred_at", flat=True).first()
-        result.append(
-            SegmentStatus(
-                subscription=key.subscription,
-                segment=key.segment,
-                position=checkpoint.position,
-                behind=backlog.count(),
-                oldest_behind_seconds=(moment - oldest).total_seconds() if oldest else None,
-                parked=counts.get((key.subscription, key.segment, ParkedStatus.PARKED), 0),
-                dead=counts.get((key.subscription, key.segment, ParkedStatus.DEAD), 0),
-                updated_at=checkpoint.updated_at if checkpoint.pk else None,
-            )
-        )
-    return result
+        error = attempt(subscription, event)
+    return HandlingOutcome.SUCCEEDED if error is None else HandlingOutcome.FAILED
 
 
 def has_work(key: SegmentKey, now: datetime | None = None) -> bool:
@@ -446,7 +355,7 @@ def has_work(key: SegmentKey, now: datetime | None = None) -> bool:
     ).first() or SubscriptionCheckpoint(
         subscription=key.subscription, segment=key.segment, position=start_position()
     )
-    if _events_of(checkpoint).exists():
+    if events_of(checkpoint).exists():
         return True
     return _parked_of(checkpoint).filter(next_attempt_at__lte=now or clock.now()).exists()
 

@@ -20,7 +20,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db.models import Q
 
-from apps.events import subscriptions
+from apps.events import periodic, subscriptions
 from apps.events.models import SubscriptionCheckpoint
 from shared import clock
 
@@ -74,3 +74,9 @@ def drain_segment_task(subscription: str, segment: int) -> int:
             dispatched_at=None
         )
     return handled
+
+
+@shared_task(name=periodic.RUN_PERIODIC_JOB_TASK, ignore_result=True)
+def run_periodic_job_task(name: str) -> None:
+    """Run one app's periodic job (beat sends it at the job's interval, see periodic.py)."""
+    periodic.run_job(name)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
-
 from apps.events import store
 from apps.events.base import DomainEvent
 from shared import clock
 from shared.exceptions import ConcurrencyConflict
+from shared.models import VersionedRow
 
 
 def save_change(
-    row: models.Model,
+    row: VersionedRow,
     event: DomainEvent,
     *,
     user_id: Any,
@@ -24,9 +23,9 @@ def save_change(
 
     The UPDATE is guarded by the version that was read, so a change made meanwhile by someone
     else is never overwritten: it raises :class:`ConcurrencyConflict` instead. Must run inside
-    ``transaction.atomic()``; ``row`` needs ``version`` and ``updated_at`` fields.
+    ``transaction.atomic()``.
     """
-    previous: int = row.version  # type: ignore[attr-defined]
+    previous: int = row.version
     values: dict[str, Any] = {"version": previous + 1, "updated_at": clock.now(), **fields}
     model = type(row)
     if model._default_manager.filter(pk=row.pk, version=previous).update(**values) != 1:

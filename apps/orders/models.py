@@ -13,10 +13,11 @@ from django.db import models
 from django.db.models import Q
 
 from apps.orders.state_machine import OrderState
+from shared.models import VersionedRow
 from shared.money import MONEY_DIGITS, MONEY_PLACES
 
 
-class Order(models.Model):
+class Order(VersionedRow):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
@@ -26,9 +27,6 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     payment_method = models.CharField(max_length=32)
     shipping_method = models.CharField(max_length=32)
-    version = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ("-created_at", "-id")

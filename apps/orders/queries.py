@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from apps.events.models import StoredEvent
-from apps.orders import repositories, summaries
+from apps.orders import repositories, sections
 from apps.orders.models import Order, OrderItem, OrderStateChange, OrderSummary
 from shared.exceptions import OrderNotFound
 
@@ -25,7 +25,7 @@ def get_order_for(user: AbstractBaseUser | AnonymousUser, order_id: uuid.UUID) -
     """The order with its items and the other apps' summaries of it (two queries), or
     OrderNotFound, also when it belongs to someone else."""
     # Filtered by primary key: at most one row, so no ORDER BY or LIMIT to compile and run.
-    found = list(summaries.with_summaries(orders_visible_to(user)).filter(id=order_id).order_by())
+    found = list(sections.with_sections(orders_visible_to(user)).filter(id=order_id).order_by())
     if not found:
         raise not_found(order_id)
     order = found[0]

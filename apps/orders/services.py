@@ -6,6 +6,7 @@ update the row and bump its version, append the event (which applies the project
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -49,6 +50,14 @@ MAX_QUANTITY_PER_ITEM = 1_000_000
 class OrderService:
     """Creates orders and moves them through the state machine."""
 
+    @staticmethod
+    def hold(order_id: uuid.UUID) -> Order:
+        """The order, locked until the caller's transaction ends: what payments and shipping
+        take first when they change what belongs to an order (its payment, its shipment), so
+        that the order cannot change under them. They read it and question it through
+        ``apps.orders.lifecycle``; they change it only through this service's commands."""
+        return repositories.lock_order(order_id)
+
     def create_order(self, command: CreateOrder) -> Order:
         currency = validate_currency(command.currency)
         self._check_methods(command.payment_method, command.shipping_method)
@@ -56,23 +65,7 @@ class OrderService:
             raise InvalidCommand("An order needs at least one item.")
         if len(command.items) > MAX_ITEMS_PER_ORDER:
             raise InvalidCommand(f"An order has at most {MAX_ITEMS_PER_ORDER} items.")
-        lines: list[OrderLine] = []
-        total = Money.zero(currency)
-        for line in command.items:
-            if not 0 < line.quantity <= MAX_QUANTITY_PER_ITEM:
-                raise InvalidCommand(
-                    f"Item {line.sku}: quantity must be between 1 and {MAX_QUANTITY_PER_ITEM}."
-                )
-            price = Money.of(line.unit_price, currency)
-            if price.amount < 0:
-                raise InvalidCommand(f"Item {line.sku}: unit price must not be negative.")
-            total = total + price.times(line.quantity)
-            lines.append(
-                OrderLine(
-                    sku=line.sku, name=line.name, quantity=line.quantity, unit_price=price.amount
-                )
-            )
-
+        lines, total = self._priced_lines(command, currency)
         moment = clock.now()
         order = Order(
             id=new_id(),
@@ -120,6 +113,27 @@ class OrderService:
         # The caller gets the order as written, items included, with nothing read back.
         repositories.attach_items(order, items)
         return order
+
+    @staticmethod
+    def _priced_lines(command: CreateOrder, currency: str) -> tuple[list[OrderLine], Money]:
+        """The order's lines with their prices in the currency's places, and their total."""
+        lines: list[OrderLine] = []
+        total = Money.zero(currency)
+        for line in command.items:
+            if not 0 < line.quantity <= MAX_QUANTITY_PER_ITEM:
+                raise InvalidCommand(
+                    f"Item {line.sku}: quantity must be between 1 and {MAX_QUANTITY_PER_ITEM}."
+                )
+            price = Money.of(line.unit_price, currency)
+            if price.amount < 0:
+                raise InvalidCommand(f"Item {line.sku}: unit price must not be negative.")
+            total = total + price.times(line.quantity)
+            lines.append(
+                OrderLine(
+                    sku=line.sku, name=line.name, quantity=line.quantity, unit_price=price.amount
+                )
+            )
+        return lines, total
 
     def confirm_payment(self, command: ConfirmPayment) -> Order:
         def event(order: Order, from_state: str) -> OrderTransitionEvent:

@@ -8,10 +8,10 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.orders import summaries
+        from apps.orders import sections
+        from apps.payments.sections import PROVIDER
         from apps.payments.strategies import check_configuration
-        from apps.payments.summaries import PROVIDER
 
         # A method accepted at order creation without a strategy would fail later, at payment.
         check_configuration()
-        summaries.register("payment", PROVIDER)
+        sections.register("payment", PROVIDER)

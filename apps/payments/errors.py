@@ -47,3 +47,11 @@ class PaymentResultNotExpected(DomainError):
     status = 409
     code = "payment_result_not_expected"
     title = "The payment is not waiting for this result."
+
+
+class ReportedAmountMismatch(DomainError):
+    """The provider reports a payment of another amount or currency than the one we asked for."""
+
+    status = 422
+    code = "webhook_amount_mismatch"  # the code clients already know for it
+    title = "The reported amount differs from the payment's amount."

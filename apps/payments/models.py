@@ -14,10 +14,11 @@ from django.db import models
 from django.db.models import Q
 
 from apps.payments.state_machine import PaymentStatus
+from shared.models import VersionedRow
 from shared.money import MONEY_DIGITS, MONEY_PLACES
 
 
-class Payment(models.Model):
+class Payment(VersionedRow):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order_id = models.UUIDField(unique=True)
     amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
@@ -33,9 +34,6 @@ class Payment(models.Model):
     instructions = models.JSONField(null=True, blank=True)
     # Bank transfer: when the order fails if no money has arrived.
     expires_at = models.DateTimeField(null=True, blank=True)
-    version = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ("-created_at", "-id")

@@ -8,10 +8,10 @@ class ShippingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.orders import summaries
+        from apps.orders import sections
+        from apps.shipping.sections import PROVIDER
         from apps.shipping.strategies import check_configuration
-        from apps.shipping.summaries import PROVIDER
 
         # A method accepted at order creation without a strategy would fail later, at shipping.
         check_configuration()
-        summaries.register("shipment", PROVIDER)
+        sections.register("shipment", PROVIDER)

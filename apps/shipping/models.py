@@ -8,10 +8,11 @@ from django.db import models
 from django.db.models import Q
 
 from apps.shipping.state_machine import ShipmentStatus
+from shared.models import VersionedRow
 from shared.money import MONEY_DIGITS, MONEY_PLACES
 
 
-class Shipment(models.Model):
+class Shipment(VersionedRow):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order_id = models.UUIDField(unique=True)
     carrier = models.CharField(max_length=64)
@@ -24,9 +25,6 @@ class Shipment(models.Model):
     estimated_delivery = models.DateField()
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    version = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ("-created_at", "-id")

@@ -15,12 +15,10 @@ from django.db.models import Sum
 
 from apps.events import store
 from apps.events.versioned import save_change
+from apps.orders import lifecycle
 from apps.orders.commands import Actor, MarkDelivered, MarkShipped, StartProcessing
 from apps.orders.models import Order, OrderItem
-from apps.orders.repositories import lock_order
 from apps.orders.services import OrderService
-from apps.orders.state_machine import OrderState
-from apps.orders.state_machine import transition as order_transition
 from apps.shipping.carriers import carrier_client
 from apps.shipping.errors import ShipmentNotFound, TrackingNumberInUse
 from apps.shipping.events import (
@@ -37,9 +35,6 @@ from shared import clock
 from shared.exceptions import ConcurrencyConflict, InvalidCommand
 from shared.ids import new_id
 from shared.money import Money
-
-# The order states in which a shipment may be requested: paid, or already taken in hand by staff.
-SHIPPABLE_STATES = frozenset({OrderState.PAID, OrderState.PROCESSING})
 
 
 class ShippingService:
@@ -59,11 +54,11 @@ class ShippingService:
         Returns None for an order that was cancelled before its shipment was requested.
         """
         with transaction.atomic():
-            order = lock_order(order_id)
-            if order.state not in SHIPPABLE_STATES:
+            order = self.orders.hold(order_id)
+            if not lifecycle.may_be_shipped_later(order):
                 return Shipment.objects.filter(order_id=order_id).first()
             shipment = lock_shipment_of(order_id) or self._create(order, actor, idempotency_key)
-            if order.state == OrderState.PAID:
+            if lifecycle.awaits_processing(order):
                 self.orders.start_processing(
                     StartProcessing(actor=actor, order_id=order_id, idempotency_key=idempotency_key)
                 )
@@ -84,14 +79,14 @@ class ShippingService:
         Without a ``tracking_number`` the carrier client books the pickup and issues one.
         """
         with transaction.atomic():
-            order = lock_order(order_id)
+            order = self.orders.hold(order_id)
             # Refuse a stale request before the carrier books a pickup it would not need.
             if expected_version is not None and order.version != expected_version:
                 raise ConcurrencyConflict(
                     f"Order {order.id} is at version {order.version}, not {expected_version}.",
                     current_version=order.version,
                 )
-            order_transition(order.state, OrderState.SHIPPED)  # 409 unless PROCESSING
+            lifecycle.ensure_can_be_shipped(order)  # 409 unless PROCESSING
             # A processing order has its shipment once the OrderPaid handler ran; when it is
             # still behind (a busy worker), the shipment is requested here, idempotently.
             shipment = lock_shipment_of(order_id) or self._create(order, actor, idempotency_key)
@@ -121,8 +116,8 @@ class ShippingService:
     ) -> Order:
         """The carrier took the parcel: the shipment is shipped and the order SHIPPED."""
         with transaction.atomic():
-            order = lock_order(order_id)
-            order_transition(order.state, OrderState.SHIPPED)
+            order = self.orders.hold(order_id)
+            lifecycle.ensure_can_be_shipped(order)
             shipment = self._locked(order_id)
             if carrier != shipment.carrier:
                 raise InvalidCommand(
@@ -162,6 +157,62 @@ class ShippingService:
                 )
             )
 
+    def record_carrier_shipped(
+        self,
+        *,
+        order_id: uuid.UUID,
+        carrier: str,
+        tracking_number: str,
+        actor: Actor,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """The carrier reports the parcel shipped. It holds the parcel, so the shipment was
+        requested, even if our reaction to the payment (which requests it) has not run yet: a
+        paid order's shipment is requested first (idempotent), in the same transaction."""
+        with transaction.atomic():
+            order = self.orders.hold(order_id)
+            self._request_if_only_paid(order, actor, idempotency_key)
+            return self.record_shipped(
+                order_id=order_id,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                actor=actor,
+                idempotency_key=idempotency_key,
+            )
+
+    def record_carrier_delivered(
+        self,
+        *,
+        order_id: uuid.UUID,
+        carrier: str,
+        tracking_number: str,
+        actor: Actor,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """The carrier reports the parcel delivered. Delivered implies shipped: when that report
+        has not arrived yet, the shipment is requested (if need be) and shipped first, all in
+        this transaction."""
+        with transaction.atomic():
+            order = self.orders.hold(order_id)
+            self._request_if_only_paid(order, actor, idempotency_key)
+            if lifecycle.may_be_shipped_later(order):
+                self.record_shipped(
+                    order_id=order_id,
+                    carrier=carrier,
+                    tracking_number=tracking_number,
+                    actor=actor,
+                    idempotency_key=idempotency_key,
+                )
+            return self.record_delivered(
+                order_id=order_id, actor=actor, idempotency_key=idempotency_key
+            )
+
+    def _request_if_only_paid(
+        self, order: Order, actor: Actor, idempotency_key: str | None
+    ) -> None:
+        if lifecycle.awaits_processing(order):
+            self.create_shipment(order_id=order.id, actor=actor, idempotency_key=idempotency_key)
+
     def record_delivered(
         self,
         *,
@@ -172,8 +223,8 @@ class ShippingService:
     ) -> Order:
         """The parcel arrived: the shipment is delivered and the order DELIVERED."""
         with transaction.atomic():
-            order = lock_order(order_id)
-            order_transition(order.state, OrderState.DELIVERED)  # 409 unless SHIPPED
+            order = self.orders.hold(order_id)
+            lifecycle.ensure_can_be_delivered(order)  # 409 unless SHIPPED
             shipment = self._locked(order_id)
             self._change(
                 shipment,

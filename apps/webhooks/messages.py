@@ -2,7 +2,7 @@
 
 Every body is ``{"type": "<message type>", "timestamp": "<optional ISO 8601>", "data": {...}}``
 (the Standard Webhooks payload convention). The type decides the serializer of ``data``; what a
-valid message then does is in :mod:`apps.webhooks.commands`.
+valid message then does is in :mod:`apps.webhooks.actions`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError, ValidationError
 
-from apps.payments.errors import PaymentNotFound
-from apps.payments.repositories import order_of_reference
+from apps.payments.queries import order_paid_by
 from apps.webhooks.models import Provider
 from shared.exceptions import DomainError
 from shared.money import MONEY_DIGITS, MONEY_PLACES, Money
@@ -185,10 +184,7 @@ class Message:
         if "order_id" in self.data:
             order_id: uuid.UUID = self.data["order_id"]
             return order_id
-        try:
-            return order_of_reference(self.data["provider_reference"])
-        except PaymentNotFound:
-            return None
+        return order_paid_by(self.data["provider_reference"])
 
 
 class _EnvelopeSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ class Provider(models.TextChoices):
     SHIPPING = "shipping", "Carrier"
 
 
-class Outcome(models.TextChoices):
+class WebhookOutcome(models.TextChoices):
     PROCESSED = "processed", "Processed"
     DUPLICATE = "duplicate", "Duplicate"
     IGNORED = "ignored", "Ignored (stale)"
@@ -20,7 +20,7 @@ class Outcome(models.TextChoices):
 
 
 # The outcomes after which a webhook id is spent: another message with that id is a duplicate.
-CLAIMING_OUTCOMES = (Outcome.PROCESSED, Outcome.IGNORED)
+CLAIMING_OUTCOMES = (WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED)
 
 
 class WebhookLog(models.Model):
@@ -53,7 +53,7 @@ class WebhookLog(models.Model):
     headers = models.JSONField(default=dict)
     body = models.TextField(blank=True)
     signature_valid = models.BooleanField()
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    outcome = models.CharField(max_length=16, choices=WebhookOutcome.choices)
     error = models.TextField(blank=True)
     order_id = models.UUIDField(null=True, blank=True)
     received_at = models.DateTimeField()
@@ -68,7 +68,7 @@ class WebhookLog(models.Model):
                 name="webhook_log_id_claimed_once",
             ),
             models.CheckConstraint(
-                condition=Q(outcome__in=[o.value for o in Outcome]),
+                condition=Q(outcome__in=[o.value for o in WebhookOutcome]),
                 name="webhook_log_outcome_known",
             ),
         ]

@@ -6,7 +6,7 @@
 3. In one transaction: insert the log row as ``processed`` in a savepoint. If the unique index
    refuses it, another row already claimed the webhook id: log a ``duplicate`` and stop (200).
    Otherwise apply the message in a savepoint. A stale message (the order already moved past it)
-   is ``ignored`` (200); any other domain error rolls back the command only and leaves a
+   is ``ignored`` (200); any other domain error rolls back the action only and leaves a
    ``failed`` row (the error's status, so that the provider retries).
 """
 
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import APIException
 
-from apps.webhooks.commands import COMMANDS, CommandContext, is_stale
+from apps.webhooks.actions import ACTIONS, MessageContext, is_stale
 from apps.webhooks.errors import WebhookProcessingFailed
 from apps.webhooks.messages import Message, message_type_of, parse
-from apps.webhooks.models import Outcome, Provider, WebhookLog
+from apps.webhooks.models import Provider, WebhookLog, WebhookOutcome
 from apps.webhooks.verification import ID_HEADER, secrets_for, verify
 from shared import clock
 from shared.exceptions import DomainError, WebhookSignatureInvalid
@@ -76,7 +76,7 @@ def receive(provider: Provider, *, headers: Mapping[str, str], body: bytes) -> R
 
 def reject(entry: WebhookLog, problem: DomainError | APIException) -> Receipt:
     """Log a request that will not be acted on, in its own transaction."""
-    entry.outcome = Outcome.REJECTED
+    entry.outcome = WebhookOutcome.REJECTED
     entry.error = _describe(problem)
     entry.processed_at = clock.now()
     with transaction.atomic():
@@ -87,10 +87,10 @@ def reject(entry: WebhookLog, problem: DomainError | APIException) -> Receipt:
 def _apply(entry: WebhookLog, message: Message) -> Receipt:
     entry.message_type = message.kind.name
     entry.order_id = message.order_id()
-    context = CommandContext(idempotency_key=f"webhook:{entry.provider}:{entry.webhook_id}")
+    context = MessageContext(idempotency_key=f"webhook:{entry.provider}:{entry.webhook_id}")
     problem: DomainError | None = None
     with transaction.atomic():
-        entry.outcome = Outcome.PROCESSED
+        entry.outcome = WebhookOutcome.PROCESSED
         try:
             with transaction.atomic():
                 entry.save(force_insert=True)
@@ -98,24 +98,24 @@ def _apply(entry: WebhookLog, message: Message) -> Receipt:
             # The id is claimed by a processed or ignored row (on PostgreSQL, a twin still in
             # flight made this insert wait until it committed): absorb this copy.
             entry.pk = None
-            entry.outcome = Outcome.DUPLICATE
+            entry.outcome = WebhookOutcome.DUPLICATE
             entry.processed_at = clock.now()
             entry.save(force_insert=True)
             return Receipt(entry)
         try:
             with transaction.atomic():
-                COMMANDS[message.kind.name](message.data, context)
+                ACTIONS[message.kind.name](message.data, context)
         except DomainError as exc:
             entry.error = _describe(exc)
             if is_stale(exc):
-                entry.outcome = Outcome.IGNORED
+                entry.outcome = WebhookOutcome.IGNORED
             else:
-                entry.outcome = Outcome.FAILED
+                entry.outcome = WebhookOutcome.FAILED
                 problem = exc
         except Exception:
             # A bug or a database hiccup: keep the row, answer so that the provider retries.
             logger.exception("applying %s webhook %s failed", entry.provider, entry.webhook_id)
-            entry.outcome = Outcome.FAILED
+            entry.outcome = WebhookOutcome.FAILED
             entry.error = traceback.format_exc()
             problem = WebhookProcessingFailed()
         entry.processed_at = clock.now()

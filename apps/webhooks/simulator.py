@@ -37,7 +37,7 @@ import httpx
 from django.conf import settings
 
 from apps.events.base import EventEnvelope
-from apps.payments.models import Payment
+from apps.payments import queries as payments
 from apps.shipping.carriers import carrier_client
 from apps.webhooks import messages as m
 from apps.webhooks.models import Provider, SimulatedWebhook
@@ -124,7 +124,7 @@ def answer_payment(event: EventEnvelope) -> None:
     if not enabled():
         return
     reference = str(event.payload["provider_reference"])
-    payment = Payment.objects.filter(provider_reference=reference).first()
+    payment = payments.submitted_payment(reference)
     if payment is None:
         return  # the submission was rolled back after all: nothing to answer
     plan = Plan(event)
@@ -139,8 +139,8 @@ def answer_payment(event: EventEnvelope) -> None:
     elif approved or method == "bank_transfer":
         # A transfer that never arrives is the expiry's business, not the provider's.
         message_type = m.PAYMENT_SUCCEEDED
-        data["amount"] = format_amount(payment.amount, payment.currency)
-        data["currency"] = payment.currency
+        data["amount"] = format_amount(payment.money.amount, payment.money.currency)
+        data["currency"] = payment.money.currency
     else:
         message_type = m.PAYMENT_FAILED
         data["reason"] = plan.random.choice(DECLINE_REASONS)
@@ -191,11 +191,7 @@ def confirm_refund(event: EventEnvelope) -> None:
     """The provider confirms the money it gave back."""
     if not enabled():
         return
-    reference = (
-        Payment.objects.filter(id=event.aggregate_id)
-        .values_list("provider_reference", flat=True)
-        .first()
-    )
+    reference = payments.provider_reference_of(event.aggregate_id)
     if not reference:
         return  # never submitted: the provider never knew the payment
     plan = Plan(event)

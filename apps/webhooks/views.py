@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from apps.webhooks.errors import WebhookBodyTooLarge
 from apps.webhooks.messages import types_of
-from apps.webhooks.models import Outcome, Provider
+from apps.webhooks.models import Provider, WebhookOutcome
 from apps.webhooks.receiver import new_entry, receive, reject
 from apps.webhooks.verification import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from shared.openapi import PROBLEM
@@ -61,7 +61,7 @@ SIGNATURE_HEADERS = [
 
 class WebhookOutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
-        choices=[Outcome.PROCESSED, Outcome.DUPLICATE, Outcome.IGNORED],
+        choices=[WebhookOutcome.PROCESSED, WebhookOutcome.DUPLICATE, WebhookOutcome.IGNORED],
         help_text=(
             "processed: applied; duplicate: this webhook id was already handled, nothing done; "
             "ignored: stale (the order already moved past it), acknowledged and not applied."

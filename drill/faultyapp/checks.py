@@ -14,9 +14,9 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from apps.events import subscriptions
+from apps.events import lag
+from apps.events.dead_letters import retry_dead_letters
 from apps.events.models import ParkedEvent, ParkedStatus, StoredEvent
-from apps.events.subscriptions import retry_dead_letters
 from apps.orders.events import ORDER_AGGREGATE
 from apps.orders.models import Order
 from apps.orders.state_machine import TERMINAL_STATES
@@ -25,7 +25,7 @@ from apps.payments.events import PAYMENT_AGGREGATE
 from apps.payments.models import Payment, Refund
 from apps.shipping.events import SHIPMENT_AGGREGATE
 from apps.shipping.models import Shipment
-from apps.webhooks.models import Outcome, SimulatedWebhook, WebhookLog
+from apps.webhooks.models import SimulatedWebhook, WebhookLog, WebhookOutcome
 
 # The order events each final state is reached by, each exactly once (the simulated load never
 # cancels, so CANCELLED is not expected; it would show up as an unexpected state).
@@ -57,7 +57,7 @@ def backlog() -> dict[str, int]:
     (behind its checkpoint, or parked for a retry), unsent webhooks."""
     return {
         "orders_not_terminal": Order.objects.exclude(state__in=TERMINAL_STATES).count(),
-        "events_behind": sum(row.behind for row in subscriptions.status()),
+        "events_behind": sum(row.behind for row in lag.status()),
         "events_parked": ParkedEvent.objects.filter(status=ParkedStatus.PARKED).count(),
         "webhooks_unsent": SimulatedWebhook.objects.filter(UNSENT_WEBHOOKS).count(),
     }
@@ -103,7 +103,7 @@ def run_checks(*, expected_orders: int, retry_dead: bool) -> list[Check]:
 
 
 def _delivery_checks(retry_dead: bool) -> list[Check]:
-    segments = subscriptions.status()
+    segments = lag.status()
     behind = sum(row.behind for row in segments)
     parked = ParkedEvent.objects.filter(status=ParkedStatus.PARKED).count()
     dead_rows = ParkedEvent.objects.filter(status=ParkedStatus.DEAD)
@@ -252,15 +252,15 @@ def _webhook_checks() -> list[Check]:
     return [
         Check(
             "webhooks processed / duplicates absorbed / ignored",
-            f"{outcomes[Outcome.PROCESSED]} / {outcomes[Outcome.DUPLICATE]} / "
-            f"{outcomes[Outcome.IGNORED]}",
-            outcomes[Outcome.PROCESSED] > 0,
+            f"{outcomes[WebhookOutcome.PROCESSED]} / {outcomes[WebhookOutcome.DUPLICATE]} / "
+            f"{outcomes[WebhookOutcome.IGNORED]}",
+            outcomes[WebhookOutcome.PROCESSED] > 0,
         ),
         Check(
             "webhooks failed / rejected",
-            f"{outcomes[Outcome.FAILED]} / {outcomes[Outcome.REJECTED]} "
+            f"{outcomes[WebhookOutcome.FAILED]} / {outcomes[WebhookOutcome.REJECTED]} "
             "(failed ones are retried by the sender until applied)",
-            outcomes[Outcome.REJECTED] == 0,
+            outcomes[WebhookOutcome.REJECTED] == 0,
         ),
         Check("simulated webhooks not delivered", f"{unsent} (of {sent + unsent})", unsent == 0),
     ]

@@ -17,7 +17,7 @@ from apps.events.models import StoredEvent
 from apps.idempotency.models import IdempotencyRecord
 from apps.orders.models import Order, OrderItem
 from apps.orders.tests.factories import create_order
-from apps.webhooks.models import Outcome, WebhookLog
+from apps.webhooks.models import WebhookLog, WebhookOutcome
 from apps.webhooks.tests.helpers import new_webhook_id
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_an_impossible_webhook_timestamp_is_401_and_logged_rejected(
     )
     assert_problem(response, 401, "webhook_signature_invalid")
     log = WebhookLog.objects.get()
-    assert log.outcome == Outcome.REJECTED
+    assert log.outcome == WebhookOutcome.REJECTED
     assert "future" in log.error or "Unix seconds" in log.error
     assert StoredEvent.objects.count() == 0
 

@@ -6,7 +6,7 @@ import pytest
 from django.conf import LazySettings
 from rest_framework.test import APIClient
 
-from apps.events import subscriptions
+from apps.events import lag
 from apps.events.models import ParkedEvent, StoredEvent
 from apps.orders.commands import Actor
 from apps.orders.models import Order, OrderSummary
@@ -51,7 +51,7 @@ def test_an_order_travels_to_delivered_with_handlers_in_a_celery_worker(
         assert staff_client.post(f"/api/v1/orders/{order_id}/ship/").status_code == 200
         assert staff_client.post(f"/api/v1/orders/{order_id}/deliver/").status_code == 200
         wait_until(
-            lambda: all(row.behind == 0 for row in subscriptions.status()),
+            lambda: all(row.behind == 0 for row in lag.status()),
             what="every subscription to reach the head of the log",
         )
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from apps.events import subscriptions
+from apps.events import lag
 from apps.events.models import ParkedEvent, StoredEvent
 from apps.orders.commands import Actor
 from apps.orders.models import Order
@@ -60,9 +60,7 @@ def create(client: APIClient, payment_method: str, shipping_method: str = "stand
 def assert_reactions_succeeded() -> None:
     """The payment and shipping subscriptions handled every event they read, each at the first
     attempt: none is parked or dead, none is behind, and each reaction happened once."""
-    ours = [
-        r for r in subscriptions.status() if r.subscription.startswith(("payments.", "shipping."))
-    ]
+    ours = [r for r in lag.status() if r.subscription.startswith(("payments.", "shipping."))]
     assert ours
     assert {(r.behind, r.parked, r.dead) for r in ours} == {(0, 0, 0)}
     assert not ParkedEvent.objects.exists()

@@ -18,10 +18,12 @@ from django.db import transaction
 
 from apps.events import store
 from apps.events.base import DomainEvent, EventEnvelope
+from apps.events.dead_letters import retry_dead
+from apps.events.lag import status
 from apps.events.models import ParkedEvent, ParkedStatus, StoredEvent, SubscriptionCheckpoint
 from apps.events.registry import registry
 from apps.events.retry import RetryPolicy, use_policy
-from apps.events.subscriptions import Outcome, retry_dead, run_until_idle, status
+from apps.events.subscriptions import HandlingOutcome, run_until_idle
 from shared import clock
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -194,7 +196,7 @@ def test_a_manual_retry_that_fails_again_stays_dead_with_the_new_error() -> None
     run_until_idle()
     first = parked("test.first")
     assert first.status == ParkedStatus.DEAD
-    assert retry_dead(first.id) == Outcome.DEAD
+    assert retry_dead(first.id) == HandlingOutcome.DEAD
     first.refresh_from_db()
     assert (first.status, first.attempts) == (ParkedStatus.DEAD, 2)
 
@@ -204,7 +206,7 @@ def test_an_operator_retry_leaves_an_event_that_is_not_dead_alone() -> None:
     append_thing("a")
     run_until_idle()
     first = parked("test.first")
-    assert retry_dead(first.id) == Outcome.SKIPPED
+    assert retry_dead(first.id) == HandlingOutcome.SKIPPED
     first.refresh_from_db()
     assert (first.status, first.attempts) == (ParkedStatus.PARKED, 1)
     assert len(Behaviour.calls["test.first"]) == 1

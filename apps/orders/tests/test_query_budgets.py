@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from apps.orders import summaries
+from apps.orders import sections
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
 
@@ -148,7 +148,7 @@ def test_order_detail_with_payment_and_shipment_is_two_queries_with_authenticati
     assert shown["payment"] is not None
     assert shown["shipment"] is not None
     # Carried in the order's query, the sections say exactly what the page queries say.
-    separately = summaries.summaries_for([order.id])
+    separately = sections.sections_for([order.id])
     assert shown["payment"] == separately["payment"][order.id]
     assert shown["shipment"] == separately["shipment"][order.id]
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from apps.events.models import StoredEvent
-from apps.events.subscriptions import Outcome, handle_once
+from apps.events.subscriptions import HandlingOutcome, handle_once
 from apps.orders.commands import Actor, CancelOrder
 from apps.orders.models import Order
 from apps.orders.services import OrderService
@@ -71,10 +71,10 @@ def delivery_of(event_type: str, handler: str, aggregate_id: uuid.UUID) -> Deliv
     return handler, StoredEvent.objects.get(event_type=event_type, aggregate_id=aggregate_id)
 
 
-def run(delivery: Delivery) -> Outcome:
+def run(delivery: Delivery) -> HandlingOutcome:
     return handle_once(*delivery)
 
 
-def redeliver(delivery: Delivery) -> Outcome:
+def redeliver(delivery: Delivery) -> HandlingOutcome:
     """Deliver the same event to the same handler again, as at-least-once delivery may."""
     return handle_once(*delivery)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from apps.events.models import StoredEvent
-from apps.events.subscriptions import Outcome
+from apps.events.subscriptions import HandlingOutcome
 from apps.orders.tests.factories import create_order
 from apps.payments.errors import InvalidPaymentTransition
 from apps.payments.models import Refund
@@ -37,7 +37,7 @@ def test_cancelling_a_paid_order_refunds_its_payment(
     order, payment = paid_order(customer, method)
     assert state_of(order) == "PAID"
     cancel(order, "found it cheaper")
-    assert run(delivery_of("OrderCancelled", RELEASE, order.id)) == Outcome.SUCCEEDED
+    assert run(delivery_of("OrderCancelled", RELEASE, order.id)) == HandlingOutcome.SUCCEEDED
     assert payment_event_types(order)[-1] == "PaymentRefunded"
     refunded = StoredEvent.objects.get(aggregate_id=payment.id, event_type="PaymentRefunded")
     refund = Refund.objects.get(payment=payment)
@@ -55,7 +55,7 @@ def test_cancelling_a_pending_order_voids_the_submitted_payment(
 ) -> None:
     order, payment = submitted_order(customer, "card")
     cancel(order)
-    assert run(delivery_of("OrderCancelled", RELEASE, order.id)) == Outcome.SUCCEEDED
+    assert run(delivery_of("OrderCancelled", RELEASE, order.id)) == HandlingOutcome.SUCCEEDED
     assert payment_event_types(order) == ["PaymentRequested", "PaymentSubmitted", "PaymentVoided"]
     assert payment_of(order).status == "voided"
     assert provider.called("void") == [f"void:{payment.id}"]

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.events.models import StoredEvent
 from apps.events.registry import registry
-from apps.events.subscriptions import Outcome
+from apps.events.subscriptions import HandlingOutcome
 from apps.orders.tests.factories import create_order
 from apps.payments.models import Payment, Refund
 from apps.payments.state_machine import PaymentStatus
@@ -45,7 +45,7 @@ def test_the_handlers_are_registered_for_their_order_events() -> None:
 def test_order_created_delivered_twice_requests_one_payment(customer: Any) -> None:
     order = create_order(customer, payment_method="wallet")
     delivery = delivery_of("OrderCreated", REQUEST, order.id)
-    assert run(delivery) == Outcome.SUCCEEDED
+    assert run(delivery) == HandlingOutcome.SUCCEEDED
     payment = payment_of(order)
     assert (payment.status, payment.method, payment.amount) == ("requested", "wallet", order.total)
     requested = StoredEvent.objects.get(aggregate_id=payment.id)
@@ -57,7 +57,7 @@ def test_order_created_delivered_twice_requests_one_payment(customer: Any) -> No
     assert requested.metadata["correlation_id"] == created.metadata["correlation_id"]
     before = counts()
 
-    assert redeliver(delivery) == Outcome.SUCCEEDED
+    assert redeliver(delivery) == HandlingOutcome.SUCCEEDED
     handler = registry.create(REQUEST)
     handler.handle(created.envelope())
     handler.handle(created.envelope())
@@ -70,11 +70,11 @@ def test_order_cancelled_delivered_twice_refunds_once(
     order, _ = paid_order(customer)
     cancel(order)
     delivery = delivery_of("OrderCancelled", RELEASE, order.id)
-    assert run(delivery) == Outcome.SUCCEEDED
+    assert run(delivery) == HandlingOutcome.SUCCEEDED
     assert payment_of(order).status == PaymentStatus.REFUNDED
     before = counts()
 
-    assert redeliver(delivery) == Outcome.SUCCEEDED
+    assert redeliver(delivery) == HandlingOutcome.SUCCEEDED
     handler = registry.create(RELEASE)
     cancelled = StoredEvent.objects.get(aggregate_id=order.id, event_type="OrderCancelled")
     handler.handle(cancelled.envelope())
@@ -89,11 +89,11 @@ def test_order_cancelled_delivered_twice_voids_once(
     order, _ = submitted_order(customer)
     cancel(order)
     delivery = delivery_of("OrderCancelled", RELEASE, order.id)
-    assert run(delivery) == Outcome.SUCCEEDED
+    assert run(delivery) == HandlingOutcome.SUCCEEDED
     assert payment_of(order).status == PaymentStatus.VOIDED
     before = counts()
 
-    assert redeliver(delivery) == Outcome.SUCCEEDED
+    assert redeliver(delivery) == HandlingOutcome.SUCCEEDED
     cancelled = StoredEvent.objects.get(aggregate_id=order.id, event_type="OrderCancelled")
     registry.create(RELEASE).handle(cancelled.envelope())
     assert counts() == before

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from apps.events.models import StoredEvent
-from apps.events.subscriptions import Outcome, handle_once
+from apps.events.subscriptions import HandlingOutcome, handle_once
 from apps.orders.commands import Actor
 from apps.orders.models import Order
 from apps.orders.state_machine import OrderState
@@ -48,6 +48,6 @@ def delivery_of(event_type: str, aggregate_id: uuid.UUID) -> Delivery:
     )
 
 
-def redeliver(delivery: Delivery) -> Outcome:
+def redeliver(delivery: Delivery) -> HandlingOutcome:
     """Deliver the same event to the same handler again, as at-least-once delivery may."""
     return handle_once(*delivery)

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.events.models import StoredEvent
 from apps.events.registry import registry
-from apps.events.subscriptions import Outcome, handle_once
+from apps.events.subscriptions import HandlingOutcome, handle_once
 from apps.shipping.models import Shipment
 from apps.shipping.state_machine import ShipmentStatus
 from apps.shipping.tests.helpers import (
@@ -39,7 +39,7 @@ def test_the_handler_is_registered_for_order_paid() -> None:
 def test_order_paid_delivered_twice_requests_one_shipment(customer: Any) -> None:
     order = paid_order(customer)
     delivery = delivery_of("OrderPaid", order.id)
-    assert handle_once(*delivery) == Outcome.SUCCEEDED
+    assert handle_once(*delivery) == HandlingOutcome.SUCCEEDED
     shipment = shipment_of(order)
     assert state_of(order) == "PROCESSING"
     paid = StoredEvent.objects.get(aggregate_id=order.id, event_type="OrderPaid")
@@ -47,7 +47,7 @@ def test_order_paid_delivered_twice_requests_one_shipment(customer: Any) -> None
     assert requested.metadata["causation_id"] == str(paid.event_id)
     before = counts()
 
-    assert redeliver(delivery) == Outcome.SUCCEEDED
+    assert redeliver(delivery) == HandlingOutcome.SUCCEEDED
     handler = registry.create(CREATE_SHIPMENT)
     handler.handle(paid.envelope())
     handler.handle(paid.envelope())
@@ -62,7 +62,7 @@ def test_a_late_delivery_after_shipping_changes_nothing(customer: Any) -> None:
     handle_once(*delivery)
     shipping.ship(order_id=order.id, actor=SYSTEM)
     before = counts()
-    assert redeliver(delivery) == Outcome.SUCCEEDED
+    assert redeliver(delivery) == HandlingOutcome.SUCCEEDED
     assert counts() == before
     assert state_of(order) == "SHIPPED"
 

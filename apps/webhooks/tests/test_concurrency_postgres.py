@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.payments.tests.helpers import submitted_order
-from apps.webhooks.models import Outcome, WebhookLog
+from apps.webhooks.models import WebhookLog, WebhookOutcome
 from apps.webhooks.tests.helpers import (
     event_types,
     new_webhook_id,
@@ -52,8 +52,8 @@ def test_concurrent_copies_of_one_webhook_make_one_transition(
     answered = Counter(response.json()["outcome"] for response in responses)
     assert answered == {"processed": 1, "duplicate": copies - 1}
     assert Counter(WebhookLog.objects.values_list("outcome", flat=True)) == {
-        Outcome.PROCESSED: 1,
-        Outcome.DUPLICATE: copies - 1,
+        WebhookOutcome.PROCESSED: 1,
+        WebhookOutcome.DUPLICATE: copies - 1,
     }
     # One transition and one set of events: the payment once, and each reaction to it once.
     assert state_of(order.id) == "PROCESSING"

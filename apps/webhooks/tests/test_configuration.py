@@ -20,9 +20,10 @@ PRODUCTION = {
     "DATABASE_URL": "sqlite:///:memory:",
 }
 SHOW_SETTINGS = (
-    "import json; from django.conf import settings as s; print(json.dumps("
-    "[s.OMS_SIMULATOR_ENABLED, s.OMS_WEBHOOK_SECRETS, 'send-simulated-webhooks' in "
-    "s.CELERY_BEAT_SCHEDULE]))"
+    "import json; from django.conf import settings as s; from core.celery import app; "
+    "app.finalize(); print(json.dumps("
+    "[s.OMS_SIMULATOR_ENABLED, s.OMS_WEBHOOK_SECRETS, 'periodic:webhooks.send_simulated_webhooks'"
+    " in app.conf.beat_schedule]))"
 )
 
 
@@ -104,9 +105,14 @@ def test_simulator_rates_and_delays_are_checked(settings: Any) -> None:
 
 
 def test_the_sender_runs_in_the_embedded_worker_and_as_the_beat_task(settings: Any) -> None:
-    from apps.events.periodic import registered_jobs
-    from apps.webhooks.tasks import send_simulated_webhooks_task
+    from apps.events.periodic import beat_schedule, registered_jobs
+    from apps.events.tasks import run_periodic_job_task
 
     assert "webhooks.send_simulated_webhooks" in registered_jobs()
-    beat = settings.CELERY_BEAT_SCHEDULE["send-simulated-webhooks"]
-    assert beat["task"] == send_simulated_webhooks_task.name
+    settings.OMS_SIMULATOR_ENABLED = True
+    beat = beat_schedule()["periodic:webhooks.send_simulated_webhooks"]
+    assert beat["task"] == run_periodic_job_task.name
+    assert beat["args"] == ("webhooks.send_simulated_webhooks",)
+    assert beat["schedule"] == settings.OMS_SIMULATOR_INTERVAL_SECONDS
+    settings.OMS_SIMULATOR_ENABLED = False
+    assert "periodic:webhooks.send_simulated_webhooks" not in beat_schedule()

@@ -19,7 +19,7 @@ from apps.payments.services import PaymentService
 from apps.payments.tests.helpers import submitted_order
 from apps.payments.tests.providers import RECORDING_PROVIDER, RecordingProvider
 from apps.shipping.models import Shipment
-from apps.webhooks.models import Outcome, WebhookLog
+from apps.webhooks.models import WebhookLog, WebhookOutcome
 from apps.webhooks.tests.helpers import (
     event_types,
     new_webhook_id,
@@ -108,7 +108,7 @@ def test_a_malformed_body_is_rejected_with_400_and_logged(
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] in {"validation_error", "malformed_request"}
     log = only_log()
-    assert (log.outcome, log.signature_valid) == (Outcome.REJECTED, True)
+    assert (log.outcome, log.signature_valid) == (WebhookOutcome.REJECTED, True)
     if claimed_type != "":
         assert log.message_type == claimed_type
     assert log.error
@@ -139,7 +139,7 @@ def test_a_body_over_the_size_limit_is_rejected_with_413(
     assert response.status_code == 413
     assert response.json()["code"] == "webhook_body_too_large"
     log = only_log()
-    assert (log.outcome, log.body) == (Outcome.REJECTED, "")
+    assert (log.outcome, log.body) == (WebhookOutcome.REJECTED, "")
     assert log.webhook_id.startswith("msg_")
 
 
@@ -153,7 +153,7 @@ def test_a_shipment_of_an_unknown_order_is_404_and_logged_as_failed(anon_client:
     assert response.status_code == 404
     assert response.json()["code"] == "order_not_found"
     log = only_log()
-    assert (log.outcome, log.order_id) == (Outcome.FAILED, order_id)
+    assert (log.outcome, log.order_id) == (WebhookOutcome.FAILED, order_id)
     assert log.error.startswith("order_not_found")
 
 
@@ -182,7 +182,7 @@ def test_a_result_that_overtakes_its_payment_fails_and_its_retry_is_processed(
     retry = post_webhook(anon_client, "payment", message, webhook_id=webhook_id)
     assert retry.status_code == 200, retry.content
     assert retry.json()["outcome"] == "processed"
-    assert outcomes() == [Outcome.FAILED, Outcome.PROCESSED]
+    assert outcomes() == [WebhookOutcome.FAILED, WebhookOutcome.PROCESSED]
     # The first attempt could not tell which order it was about; the retry could.
     assert list(WebhookLog.objects.order_by("id").values_list("order_id", flat=True)) == [
         None,
@@ -213,7 +213,11 @@ def test_a_duplicate_is_answered_200_and_changes_nothing(
         assert response.json()["outcome"] == "duplicate"
     assert event_types(order.id) == events_after_first
     assert state_of(order.id) == "PROCESSING"
-    assert outcomes() == [Outcome.PROCESSED, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert outcomes() == [
+        WebhookOutcome.PROCESSED,
+        WebhookOutcome.DUPLICATE,
+        WebhookOutcome.DUPLICATE,
+    ]
     assert set(WebhookLog.objects.values_list("order_id", flat=True)) == {order.id}
 
 
@@ -251,7 +255,11 @@ def test_a_decline_after_the_payment_succeeded_is_ignored_and_the_order_stays(
     # Ignored claims the id: the provider's retry of it is a duplicate.
     retry = post_webhook(anon_client, "payment", payment_failed(payment), webhook_id=webhook_id)
     assert retry.json()["outcome"] == "duplicate"
-    assert outcomes() == [Outcome.PROCESSED, Outcome.IGNORED, Outcome.DUPLICATE]
+    assert outcomes() == [
+        WebhookOutcome.PROCESSED,
+        WebhookOutcome.IGNORED,
+        WebhookOutcome.DUPLICATE,
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -302,7 +310,11 @@ def test_delivered_before_shipped_ships_then_delivers_and_the_late_shipped_is_ig
     assert late.json()["outcome"] == "ignored"
     assert state_of(order.id) == "DELIVERED"
     assert event_types(order.id) == expected
-    assert outcomes() == [Outcome.PROCESSED, Outcome.PROCESSED, Outcome.IGNORED]
+    assert outcomes() == [
+        WebhookOutcome.PROCESSED,
+        WebhookOutcome.PROCESSED,
+        WebhookOutcome.IGNORED,
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -358,7 +370,7 @@ def test_a_shipment_report_for_an_unpaid_order_fails_with_409_until_it_can_apply
     retry = post_webhook(anon_client, "shipping", message, webhook_id=webhook_id)
     assert retry.json()["outcome"] == "processed"
     assert state_of(order.id) == "SHIPPED"
-    assert outcomes() == [Outcome.FAILED, Outcome.PROCESSED, Outcome.PROCESSED]
+    assert outcomes() == [WebhookOutcome.FAILED, WebhookOutcome.PROCESSED, WebhookOutcome.PROCESSED]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -370,7 +382,7 @@ def test_a_report_from_another_carrier_fails_with_422(
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_command"
     assert state_of(order.id) == "PROCESSING"
-    assert WebhookLog.objects.order_by("-id").first().outcome == Outcome.FAILED  # type: ignore[union-attr]
+    assert WebhookLog.objects.order_by("-id").first().outcome == WebhookOutcome.FAILED  # type: ignore[union-attr]
 
 
 # --- payments: wallet, amounts, refunds ---------------------------------------------------------
@@ -404,7 +416,7 @@ def test_a_success_for_another_amount_fails_with_422(anon_client: APIClient, cus
     assert response.status_code == 422
     assert response.json()["code"] == "webhook_amount_mismatch"
     assert state_of(order.id) == "PENDING"
-    assert only_log().outcome == Outcome.FAILED
+    assert only_log().outcome == WebhookOutcome.FAILED
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from apps.events.models import StoredEvent
 from apps.orders.models import Order
 from apps.payments.models import Payment
 from apps.payments.tests.helpers import submitted_order
-from apps.webhooks.models import Outcome, WebhookLog
+from apps.webhooks.models import WebhookLog, WebhookOutcome
 from apps.webhooks.tests.helpers import (
     PAYMENT_SECRET,
     encode,
@@ -46,7 +46,7 @@ def assert_rejected(response: Any, order: Order, events_before: int, status: int
     if status == 401:
         assert response.json()["code"] == "webhook_signature_invalid"
     log = only_log()
-    assert log.outcome == Outcome.REJECTED
+    assert log.outcome == WebhookOutcome.REJECTED
     assert log.error
     assert Order.objects.get(id=order.id).state == "PENDING"
     assert StoredEvent.objects.count() == events_before
@@ -66,7 +66,11 @@ def test_a_validly_signed_message_is_processed(
         "detail": "",
     }
     log = only_log()
-    assert (log.outcome, log.signature_valid, log.order_id) == (Outcome.PROCESSED, True, order.id)
+    assert (log.outcome, log.signature_valid, log.order_id) == (
+        WebhookOutcome.PROCESSED,
+        True,
+        order.id,
+    )
     assert log.processed_at is not None
     assert Order.objects.get(id=order.id).state == "PAID"
 
@@ -152,10 +156,10 @@ def test_a_rotated_secret_is_accepted_beside_the_old_one_until_the_old_one_is_re
     assert stale.status_code == 401
     assert StoredEvent.objects.count() == before
     assert list(WebhookLog.objects.order_by("id").values_list("webhook_id", "outcome")) == [
-        ("msg_a", Outcome.PROCESSED),
+        ("msg_a", WebhookOutcome.PROCESSED),
         # Same payment result again: the order is PAID already, the service records nothing.
-        ("msg_b", Outcome.PROCESSED),
-        ("msg_c", Outcome.REJECTED),
+        ("msg_b", WebhookOutcome.PROCESSED),
+        ("msg_c", WebhookOutcome.REJECTED),
     ]
     assert Order.objects.get(id=order.id).state == "PAID"
 

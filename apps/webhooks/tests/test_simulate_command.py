@@ -16,7 +16,7 @@ from django.db import connection
 from apps.events.models import StoredEvent
 from apps.events.subscriptions import run_until_idle
 from apps.orders.models import Order
-from apps.webhooks.models import Outcome, SimulatedWebhook, WebhookLog
+from apps.webhooks.models import SimulatedWebhook, WebhookLog, WebhookOutcome
 
 ORDERS = 200
 DELIVERED_PATH = [
@@ -106,11 +106,11 @@ def test_simulating_200_orders_ends_terminal_with_a_summary_that_matches_the_dat
     # The database holds only this run, so the summary's counts are the tables' counts.
     assert int(summary["events written"]) == StoredEvent.objects.count()
     logged = Counter(WebhookLog.objects.values_list("outcome", flat=True))
-    assert int(summary["webhooks processed"]) == logged[Outcome.PROCESSED]
-    assert int(summary["webhooks ignored (stale)"]) == logged[Outcome.IGNORED]
-    assert int(summary["webhooks failed"]) == logged[Outcome.FAILED] == 0
-    assert int(summary["webhook duplicates absorbed"]) == logged[Outcome.DUPLICATE]
-    assert int(summary["webhooks rejected"]) == logged[Outcome.REJECTED] == 0
+    assert int(summary["webhooks processed"]) == logged[WebhookOutcome.PROCESSED]
+    assert int(summary["webhooks ignored (stale)"]) == logged[WebhookOutcome.IGNORED]
+    assert int(summary["webhooks failed"]) == logged[WebhookOutcome.FAILED] == 0
+    assert int(summary["webhook duplicates absorbed"]) == logged[WebhookOutcome.DUPLICATE]
+    assert int(summary["webhooks rejected"]) == logged[WebhookOutcome.REJECTED] == 0
     assert float(summary["orders per second"]) > 0
     assert float(summary["wall time"].removesuffix(" s")) > 0
 
@@ -118,10 +118,12 @@ def test_simulating_200_orders_ends_terminal_with_a_summary_that_matches_the_dat
     # as a duplicate, and each reordered shipping report came in late and was ignored.
     sent = SimulatedWebhook.objects.all()
     assert set(sent.values_list("attempts", "last_status")) == {(1, 200)}
-    assert logged[Outcome.DUPLICATE] == sent.filter(copy=1).count() > 0
-    assert logged[Outcome.IGNORED] > 0
+    assert logged[WebhookOutcome.DUPLICATE] == sent.filter(copy=1).count() > 0
+    assert logged[WebhookOutcome.IGNORED] > 0
     assert set(
-        WebhookLog.objects.filter(outcome=Outcome.IGNORED).values_list("message_type", flat=True)
+        WebhookLog.objects.filter(outcome=WebhookOutcome.IGNORED).values_list(
+            "message_type", flat=True
+        )
     ) == {"shipment.shipped"}
 
     # Each order's own events tell one story, in order.

@@ -16,7 +16,7 @@ from apps.orders.tests.factories import create_order
 from apps.payments.services import PaymentService
 from apps.payments.tests.helpers import delivery_of, redeliver, submitted_order
 from apps.webhooks import simulator
-from apps.webhooks.models import Outcome, SimulatedWebhook, WebhookLog
+from apps.webhooks.models import SimulatedWebhook, WebhookLog, WebhookOutcome
 from apps.webhooks.tests.helpers import PAYMENT_SECRET, make_secret, state_of
 from conftest import on_postgres
 from shared import clock
@@ -172,7 +172,7 @@ def test_the_sender_drives_a_paid_order_to_delivered_over_http(
         "shipment.delivered",
     }
     assert all(row.sent_at and row.last_status == 200 for row in scheduled())
-    assert set(WebhookLog.objects.values_list("outcome", flat=True)) == {Outcome.PROCESSED}
+    assert set(WebhookLog.objects.values_list("outcome", flat=True)) == {WebhookOutcome.PROCESSED}
 
 
 def test_a_reordered_and_duplicated_delivery_still_ends_delivered(
@@ -193,8 +193,8 @@ def test_a_reordered_and_duplicated_delivery_still_ends_delivered(
         simulator.send_due_webhooks(base_url=live_server.url)
     outcomes = list(WebhookLog.objects.values_list("message_type", "outcome"))
     # Three messages sent twice each: three processed (or the late shipped ignored), three absorbed.
-    assert sorted(o for _, o in outcomes).count(Outcome.DUPLICATE) == 3
-    assert ("shipment.shipped", Outcome.IGNORED) in outcomes
+    assert sorted(o for _, o in outcomes).count(WebhookOutcome.DUPLICATE) == 3
+    assert ("shipment.shipped", WebhookOutcome.IGNORED) in outcomes
     assert Order.objects.get(id=order.id).state == "DELIVERED"
 
 
@@ -209,7 +209,7 @@ def test_the_sender_signs_with_the_first_configured_secret(
     order, _ = submitted_order(customer, "card")
     simulator.send_due_webhooks(base_url=live_server.url)
     log = WebhookLog.objects.get(message_type="payment.succeeded")
-    assert log.outcome == Outcome.PROCESSED
+    assert log.outcome == WebhookOutcome.PROCESSED
     # The reference library agrees: the logged signature is the newer secret's.
     Webhook(newer).verify(log.body, log.headers)
     with pytest.raises(WebhookVerificationError):

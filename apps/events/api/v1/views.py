@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.events import store, subscriptions
+from apps.events import dead_letters, lag, store
 from apps.events.api.v1 import serializers as s
 from apps.events.models import ParkedEvent, ParkedStatus
 from shared.exceptions import NotFound
@@ -112,7 +112,7 @@ class DeadLetterRetryView(APIView):
     def post(self, request: Request, delivery_id: int) -> Response:
         if not ParkedEvent.objects.filter(id=delivery_id).exists():
             raise NotFound(f"Dead letter {delivery_id} does not exist.")
-        outcome = subscriptions.retry_dead(delivery_id)
+        outcome = dead_letters.retry_dead(delivery_id)
         parked = ParkedEvent.objects.select_related("event").get(id=delivery_id)
         return Response(
             {"outcome": str(outcome), "delivery": s.DeadLetterOutputSerializer(parked).data}
@@ -131,5 +131,5 @@ class SubscriptionListView(APIView):
     )
     def get(self, request: Request) -> Response:
         head = store.head_position()
-        rows = [vars(row) for row in subscriptions.status()]
+        rows = [vars(row) for row in lag.status()]
         return Response(s.SubscriptionsSerializer({"head": head, "segments": rows}).data)

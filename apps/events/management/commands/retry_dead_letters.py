@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.events.subscriptions import retry_dead_letters
+from apps.events.dead_letters import retry_dead_letters
 
 
 class Command(BaseCommand):

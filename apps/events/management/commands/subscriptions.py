@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.events import store, subscriptions
+from apps.events import lag, store, subscriptions
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         header = f"{'subscription':<44} {'seg':>3} {'position':>9} {'behind':>7} "
         header += f"{'oldest':>8} {'parked':>6} {'dead':>5}"
         self.stdout.write(header)
-        for row in subscriptions.status():
+        for row in lag.status():
             oldest = (
                 "-" if row.oldest_behind_seconds is None else f"{row.oldest_behind_seconds:.0f}s"
             )

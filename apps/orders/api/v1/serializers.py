@@ -13,11 +13,11 @@ from rest_framework import serializers
 
 from apps.events.base import known_aggregate_types
 from apps.idempotency.keys import IdempotencyKeyField
-from apps.orders import summaries
+from apps.orders import sections
 from apps.orders.models import Order, OrderItem
+from apps.orders.sections import Section
 from apps.orders.services import MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM
 from apps.orders.state_machine import OrderState, allowed_transitions
-from apps.orders.summaries import Summary
 from shared.money import CURRENCY_MINOR_UNITS, format_amount
 from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
 
@@ -87,18 +87,18 @@ class OrderItemOutputSerializer(serializers.ModelSerializer):
         return format_amount(item.unit_price * item.quantity, item.order.currency)
 
 
-# Where the summaries of the orders being rendered are kept, in the root serializer's context.
-SUMMARIES_CONTEXT_KEY = "order_summaries"
-# A section other apps fill through ``apps.orders.summaries``; null when nothing is there yet.
+# Where the sections of the orders being rendered are kept, in the root serializer's context.
+SECTIONS_CONTEXT_KEY = "order_sections"
+# A section other apps fill through ``apps.orders.sections``; null when nothing is there yet.
 SUMMARY_SCHEMA: dict[str, Any] = {"type": "object", "nullable": True, "additionalProperties": True}
 
 
 class OrderListOutputSerializer(serializers.ListSerializer):
-    """Fetches the summaries of the whole page at once: one query per provider, not per order."""
+    """Fetches the sections of the whole page at once: one query per provider, not per order."""
 
     def to_representation(self, data: Any) -> list[Any]:
         orders = list(data.all() if isinstance(data, BaseManager) else data)
-        self._context[SUMMARIES_CONTEXT_KEY] = summaries.summaries_for(o.id for o in orders)
+        self._context[SECTIONS_CONTEXT_KEY] = sections.sections_for(o.id for o in orders)
         return super().to_representation(orders)
 
 
@@ -138,21 +138,21 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SUMMARY_SCHEMA)
     def get_payment(self, order: Order) -> dict[str, Any] | None:
-        return self._summary("payment", order)
+        return self._section("payment", order)
 
     @extend_schema_field(SUMMARY_SCHEMA)
     def get_shipment(self, order: Order) -> dict[str, Any] | None:
-        return self._summary("shipment", order)
+        return self._section("shipment", order)
 
-    def _summary(self, section: str, order: Order) -> dict[str, Any] | None:
+    def _section(self, section: str, order: Order) -> dict[str, Any] | None:
         context = self.root._context
-        if SUMMARIES_CONTEXT_KEY not in context:
-            # A single order rendered on its own: the summaries it carries from its own query,
+        if SECTIONS_CONTEXT_KEY not in context:
+            # A single order rendered on its own: the sections it carries from its own query,
             # or else fetched once for both sections.
-            context[SUMMARIES_CONTEXT_KEY] = summaries.carried_by(order) or summaries.summaries_for(
+            context[SECTIONS_CONTEXT_KEY] = sections.carried_by(order) or sections.sections_for(
                 [order.id]
             )
-        found = context[SUMMARIES_CONTEXT_KEY].get(section, {}).get(order.id)
+        found = context[SECTIONS_CONTEXT_KEY].get(section, {}).get(order.id)
         return dict(found) if found is not None else None
 
 
@@ -202,22 +202,22 @@ _DATETIME = serializers.DateTimeField()
 
 
 def order_payload(
-    order: Order, known: dict[str, Mapping[uuid.UUID, Summary]] | None = None
+    order: Order, known: dict[str, Mapping[uuid.UUID, Section]] | None = None
 ) -> dict[str, Any]:
     """One order's representation, as ``OrderOutputSerializer`` (the schema) declares it.
 
     Written out by hand: building a ``ModelSerializer``'s fields anew for every response costs
     more than the rest of an order's detail. ``test_order_representation.py`` renders orders in
-    every state both ways and requires the same JSON. ``known``: the other apps' summaries of
+    every state both ways and requires the same JSON. ``known``: the other apps' sections of
     the order when in hand; else those it carries from its query, or else they are fetched.
     """
-    sections = known
-    if sections is None:
-        sections = summaries.carried_by(order) or summaries.summaries_for([order.id])
+    filled = known
+    if filled is None:
+        filled = sections.carried_by(order) or sections.sections_for([order.id])
     currency = order.currency
 
     def section(name: str) -> dict[str, Any] | None:
-        found = sections.get(name, {}).get(order.id)
+        found = filled.get(name, {}).get(order.id)
         return dict(found) if found is not None else None
 
     return {

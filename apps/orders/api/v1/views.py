@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import uuid
-from typing import Any
 
-from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,59 +13,23 @@ from rest_framework.views import APIView
 
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
-from apps.orders import queries, summaries
+from apps.orders import queries
 from apps.orders.api.v1 import read_views
 from apps.orders.api.v1 import serializers as s
+from apps.orders.api.v1.http import actor_of, customer_id_of, expected_version_of, order_response
 from apps.orders.commands import (
-    Actor,
     CancelOrder,
     CreateOrder,
     NewOrderLine,
-    OrderCommand,
     StartProcessing,
 )
-from apps.orders.models import Order
 from apps.orders.services import OrderService
-from shared.openapi import IF_MATCH, IF_MATCH_PATTERN, PROBLEM
+from shared.openapi import IF_MATCH, PROBLEM
 from shared.pagination import StrictCursorPagination, page_of, paginated
 
 COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM}
 
 service = OrderService()
-
-
-def customer_id_of(request: Request) -> int:
-    user_id = request.user.pk
-    assert isinstance(user_id, int), "views that create orders require authentication"
-    return user_id
-
-
-def actor_of(request: Request) -> Actor:
-    return Actor(user_id=request.user.pk, is_staff=bool(request.user.is_staff))
-
-
-def expected_version_of(request: Request) -> int | None:
-    value = request.headers.get("If-Match")
-    if value is None:
-        return None
-    if not re.match(IF_MATCH_PATTERN.replace("$", r"\Z"), value):
-        raise ValidationError({"If-Match": ['Must be an order version such as "3".']})
-    return int(value.removeprefix("W/").strip('"'))
-
-
-def order_response(order: Order, code: int = 200, *, created: bool = False) -> Response:
-    """The order as it stands, from the object in hand: the one a command wrote and returned, or
-    the one a read loaded. Nothing it wrote is read back (its ETag is the version it wrote);
-    a command's order gets its items (no command changes them) and the other apps' summaries
-    read, unless it was just created: reactions start after the commit, so it has none yet."""
-    if created:
-        known = summaries.none_yet()
-    else:
-        prefetch_related_objects([order], "items")
-        known = summaries.carried_by(order) or summaries.summaries_for([order.id])
-    response = Response(s.order_payload(order, known), status=code)
-    response["ETag"] = f'"{order.version}"'
-    return response
 
 
 class OrderListCreateView(APIView):
@@ -118,36 +78,8 @@ class OrderDetailView(APIView):
         return order_response(queries.get_order_for(request.user, order_id))
 
 
-class OrderCommandView(APIView):
-    """Base of the endpoints that run one command on one order."""
-
-    input_serializer: type[s.serializers.Serializer] = s.EmptyInputSerializer
-
-    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
-        raise NotImplementedError
-
-    def run(self, command: OrderCommand) -> Order:
-        raise NotImplementedError
-
-    def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        # Visibility first: another customer's order is 404 whatever the body says.
-        queries.ensure_visible(request.user, order_id)
-        data = self.input_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        body = data.validated_data
-        command = self.build_command(
-            body,
-            actor=actor_of(request),
-            order_id=order_id,
-            idempotency_key=idempotency_key_of(request, body),
-            expected_version=expected_version_of(request),
-        )
-        return order_response(self.run(command))
-
-
-class OrderCancelView(OrderCommandView):
+class OrderCancelView(APIView):
     permission_classes = (IsAuthenticated,)
-    input_serializer = s.CancelOrderInputSerializer
 
     @idempotent
     @extend_schema(
@@ -158,17 +90,24 @@ class OrderCancelView(OrderCommandView):
         summary="Cancel a pending or paid order",
     )
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        return super().post(request, order_id)
+        # Visibility first: another customer's order is 404 whatever the body says.
+        queries.ensure_visible(request.user, order_id)
+        data = s.CancelOrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        order = service.cancel_order(
+            CancelOrder(
+                actor=actor_of(request),
+                order_id=order_id,
+                reason=body["reason"],
+                idempotency_key=idempotency_key_of(request, body),
+                expected_version=expected_version_of(request),
+            )
+        )
+        return order_response(order)
 
-    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
-        return CancelOrder(reason=body["reason"], **common)
 
-    def run(self, command: OrderCommand) -> Order:
-        assert isinstance(command, CancelOrder)
-        return service.cancel_order(command)
-
-
-class OrderProcessView(OrderCommandView):
+class OrderProcessView(APIView):
     permission_classes = (IsAdminUser,)
 
     @idempotent
@@ -180,14 +119,18 @@ class OrderProcessView(OrderCommandView):
         summary="Start processing a paid order (staff)",
     )
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
-        return super().post(request, order_id)
-
-    def build_command(self, body: dict[str, Any], **common: Any) -> OrderCommand:
-        return StartProcessing(**common)
-
-    def run(self, command: OrderCommand) -> Order:
-        assert isinstance(command, StartProcessing)
-        return service.start_processing(command)
+        queries.ensure_visible(request.user, order_id)
+        data = s.EmptyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = service.start_processing(
+            StartProcessing(
+                actor=actor_of(request),
+                order_id=order_id,
+                idempotency_key=idempotency_key_of(request, data.validated_data),
+                expected_version=expected_version_of(request),
+            )
+        )
+        return order_response(order)
 
 
 class TimelinePagination(StrictCursorPagination):

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
-from apps.orders.api.v1.views import actor_of
+from apps.orders.api.v1.http import actor_of
 from apps.orders.queries import ensure_visible
 from apps.payments.api.v1 import serializers as s
 from apps.payments.services import PaymentService

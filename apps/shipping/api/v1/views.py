@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
+from apps.orders.api.v1.http import actor_of, expected_version_of, order_response
 from apps.orders.api.v1.serializers import OrderOutputSerializer
-from apps.orders.api.v1.views import actor_of, expected_version_of, order_response
 from apps.orders.queries import ensure_visible
 from apps.shipping.api.v1 import serializers as s
 from apps.shipping.services import ShippingService

@@ -1,4 +1,4 @@
-"""Payment and shipment summaries in the order representation, fetched once per response."""
+"""Payment and shipment sections in the order representation, fetched once per response."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.orders import summaries
+from apps.orders import sections
 from apps.orders.api.v1.serializers import OrderOutputSerializer
 from apps.orders.commands import Actor
 from apps.orders.models import Order
@@ -30,7 +30,7 @@ def render_page(order_ids: list[Any]) -> tuple[list[Any], int]:
 
 
 def test_both_apps_registered_their_section() -> None:
-    assert summaries.registered_names() == ["payment", "shipment"]
+    assert sections.registered_names() == ["payment", "shipment"]
 
 
 def test_a_page_costs_one_query_per_provider_whatever_its_size(customer: Any) -> None:

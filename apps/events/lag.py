@@ -1,0 +1,55 @@
+"""Lag and backlog of the subscriptions: what ``manage.py subscriptions``, the staff API and the
+drills read (position, events behind and the oldest one's age, parked and dead counts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from apps.events import subscriptions
+from apps.events.models import ParkedEvent, ParkedStatus, SubscriptionCheckpoint
+from shared import clock
+
+
+@dataclass(frozen=True)
+class SegmentStatus:
+    subscription: str
+    segment: int
+    position: int
+    behind: int  # events of its types and segment after its position
+    oldest_behind_seconds: float | None
+    parked: int
+    dead: int
+    updated_at: datetime | None
+
+
+def status(now: datetime | None = None) -> list[SegmentStatus]:
+    """Position, backlog, parked and dead counts of every (subscription, segment)."""
+    moment = now or clock.now()
+    checkpoints = {(c.subscription, c.segment): c for c in SubscriptionCheckpoint.objects.all()}
+    counts: dict[tuple[str, int, str], int] = {}
+    for name, bucket, state in ParkedEvent.objects.values_list("subscription", "bucket", "status"):
+        counted = (name, subscriptions.segment_of(bucket), state)
+        counts[counted] = counts.get(counted, 0) + 1
+    result = []
+    for key in subscriptions.all_segments():
+        checkpoint = checkpoints.get((key.subscription, key.segment)) or SubscriptionCheckpoint(
+            subscription=key.subscription,
+            segment=key.segment,
+            position=subscriptions.start_position(),
+        )
+        backlog = subscriptions.events_of(checkpoint)
+        oldest = backlog.values_list("occurred_at", flat=True).first()
+        result.append(
+            SegmentStatus(
+                subscription=key.subscription,
+                segment=key.segment,
+                position=checkpoint.position,
+                behind=backlog.count(),
+                oldest_behind_seconds=(moment - oldest).total_seconds() if oldest else None,
+                parked=counts.get((key.subscription, key.segment, ParkedStatus.PARKED), 0),
+                dead=counts.get((key.subscription, key.segment, ParkedStatus.DEAD), 0),
+                updated_at=checkpoint.updated_at if checkpoint.pk else None,
+            )
+        )
+    return result

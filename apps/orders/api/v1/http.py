@@ -1,0 +1,51 @@
+"""What the order endpoints, and the payment and shipping endpoints beside them, read from a
+request (who acts, the version it expects) and answer with (an order)."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import prefetch_related_objects
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.orders import sections
+from apps.orders.api.v1 import serializers as s
+from apps.orders.commands import Actor
+from apps.orders.models import Order
+from shared.openapi import IF_MATCH_PATTERN
+
+
+def customer_id_of(request: Request) -> int:
+    user_id = request.user.pk
+    assert isinstance(user_id, int), "views that create orders require authentication"
+    return user_id
+
+
+def actor_of(request: Request) -> Actor:
+    return Actor(user_id=request.user.pk, is_staff=bool(request.user.is_staff))
+
+
+def expected_version_of(request: Request) -> int | None:
+    value = request.headers.get("If-Match")
+    if value is None:
+        return None
+    if not re.match(IF_MATCH_PATTERN.replace("$", r"\Z"), value):
+        raise ValidationError({"If-Match": ['Must be an order version such as "3".']})
+    return int(value.removeprefix("W/").strip('"'))
+
+
+def order_response(order: Order, code: int = 200, *, created: bool = False) -> Response:
+    """The order as it stands, from the object in hand: the one a command wrote and returned, or
+    the one a read loaded. Nothing it wrote is read back (its ETag is the version it wrote);
+    a command's order gets its items (no command changes them) and the other apps' sections
+    read, unless it was just created: reactions start after the commit, so it has none yet."""
+    if created:
+        known = sections.none_yet()
+    else:
+        prefetch_related_objects([order], "items")
+        known = sections.carried_by(order) or sections.sections_for([order.id])
+    response = Response(s.order_payload(order, known), status=code)
+    response["ETag"] = f'"{order.version}"'
+    return response

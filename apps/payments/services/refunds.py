@@ -1,0 +1,112 @@
+"""Giving money back: refunds and voids, asked for or reported by the provider, and a
+cancelled order's payment released."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+from django.db import transaction
+
+from apps.orders.commands import Actor
+from apps.payments.models import Payment
+from apps.payments.repositories import lock_payment_of, order_of_reference
+from apps.payments.services.base import PaymentServiceBase
+from apps.payments.state_machine import (
+    VOIDABLE,
+    PaymentStatus,
+    transition,
+)
+
+
+class GiveBack(Protocol):
+    def __call__(
+        self, payment: Payment, *, reason: str, actor: Actor, idempotency_key: str | None
+    ) -> None: ...
+
+
+class MoneyBack(PaymentServiceBase):
+    def refund(
+        self,
+        *,
+        order_id: uuid.UUID,
+        actor: Actor,
+        reason: str = "",
+        idempotency_key: str | None = None,
+    ) -> Payment:
+        """Refund the order's settled payment. Refunding it again changes nothing."""
+        return self._give_back(
+            order_id, PaymentStatus.REFUNDED, self._refund, actor, reason, idempotency_key
+        )
+
+    def void(
+        self,
+        *,
+        order_id: uuid.UUID,
+        actor: Actor,
+        reason: str = "",
+        idempotency_key: str | None = None,
+    ) -> Payment:
+        """Void the order's payment while no money has moved. Voiding it again changes nothing."""
+        return self._give_back(
+            order_id, PaymentStatus.VOIDED, self._void, actor, reason, idempotency_key
+        )
+
+    def _give_back(
+        self,
+        order_id: uuid.UUID,
+        outcome: PaymentStatus,
+        give_back: GiveBack,
+        actor: Actor,
+        reason: str,
+        idempotency_key: str | None,
+    ) -> Payment:
+        with transaction.atomic():
+            self.orders.hold(order_id)
+            payment = self._locked(order_id)
+            if payment.status != outcome:
+                give_back(payment, reason=reason, actor=actor, idempotency_key=idempotency_key)
+        return payment
+
+    def record_refund(
+        self,
+        *,
+        provider_reference: str,
+        refund_reference: str,
+        reason: str = "",
+        actor: Actor,
+        idempotency_key: str | None = None,
+    ) -> Payment:
+        """The provider reports the payment's money given back: a refund we asked for, or one made
+        at the provider. The provider is not asked again; reporting it twice changes nothing.
+        """
+        order_id = order_of_reference(provider_reference)
+        with transaction.atomic():
+            self.orders.hold(order_id)
+            payment = self._locked(order_id)
+            if payment.status != PaymentStatus.REFUNDED:
+                transition(payment.status, PaymentStatus.REFUNDED)
+                self._record_refund(
+                    payment,
+                    reference=refund_reference,
+                    reason=reason or "refunded at the provider",
+                    actor=actor,
+                    idempotency_key=idempotency_key,
+                )
+        return payment
+
+    def release_for_cancelled_order(
+        self, *, order_id: uuid.UUID, actor: Actor, reason: str = ""
+    ) -> Payment | None:
+        """A cancelled order's payment: refunded if it succeeded, voided if it was still open."""
+        with transaction.atomic():
+            self.orders.hold(order_id)
+            payment = lock_payment_of(order_id)
+            if payment is None:
+                return None  # none was requested, and none will be: the order is not PENDING
+            why = f"order cancelled: {reason}" if reason else "order cancelled"
+            if payment.status == PaymentStatus.SUCCEEDED:
+                self._refund(payment, reason=why, actor=actor, idempotency_key=None)
+            elif payment.status in VOIDABLE:
+                self._void(payment, reason=why, actor=actor, idempotency_key=None)
+        return payment
