@@ -42,9 +42,9 @@ class Figure:
 # HTTP runs last: it takes whatever the others left, since posting the orders of figure 6 is
 # the one step that can always use more time.
 FIGURES = [
-    Figure("service", "bench.fig_service", "1", "service level, one process", 0.10),
+    Figure("service", "bench.fig_service", "1", "service level, one process", 0.16),
     Figure("queries", "bench.fig_queries", "3", "query counts per endpoint", 0.03),
-    Figure("scaling", "bench.fig_scaling", "4", "read latency at 1k, 10k, 100k orders", 0.20),
+    Figure("scaling", "bench.fig_scaling", "4", "read latency at 1k, 10k, 100k orders", 0.14),
     Figure("delivery", "bench.fig_delivery", "5", "subscriptions run by Celery workers", 0.24),
     Figure("profile", "bench.profile_create", "", "profile of the create path", 0.04),
     Figure("log_order", "bench.fig_log_order", "7", "log order: four ways to keep it", 0.06),
