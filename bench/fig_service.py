@@ -19,6 +19,7 @@ request, the reactions in the subscriptions' workers):
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -186,8 +187,8 @@ def main() -> None:
         f" ({', '.join(handlers)})" if handlers else ""
     )
     left = "reactions left to the subscriptions (measured apart: 1.4)"
-    floor = sorted(floor_rates)[len(floor_rates) // 2]
-    peer_create = sorted(peer_create_rates)[len(peer_create_rates) // 2]
+    floor = statistics.median(floor_rates)
+    peer_create = statistics.median(peer_create_rates)
     unlike = (
         "the peer writes one row in one table per create; a create here writes 7 rows in 5 "
         "tables (the order, 3 items, the event, the summary and the first state change, the "

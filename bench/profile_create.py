@@ -1,4 +1,5 @@
-"""Where the create path spends its time: cProfile of ``POST /api/v1/orders/``, in-process.
+"""Where the request path spends its time: cProfile of ``POST /api/v1/orders/``, an order's
+detail and a page of the list, in-process.
 
 Writes ``var/bench/profile.txt`` (quoted in BENCHMARKS.md): the SQL statements of one create, the
 share of the request taken by each layer, and the functions with the most own time. The profiler
@@ -38,7 +39,10 @@ LAYERS = [
     ("  events store.append (event + projections)", "apps/events/store.py", "append"),
     ("    projections applied in the transaction", "apps/events/projection.py", "apply_inline"),
     ("  transaction commit", "django/db/backends/base/base.py", "commit"),
-    ("response: serialize what was written", "apps/orders/api/v1/views.py", "order_response"),
+    ("order read with its sections (detail)", "apps/orders/queries.py", "get_order_for"),
+    ("response: the order's representation", "apps/orders/api/v1/serializers.py", "order_payload"),
+    ("list: the page's rows written out", "apps/orders/api/v1/read_views.py", "summary_payload"),
+    ("list: the page's query", "rest_framework/pagination.py", "paginate_queryset"),
     ("SQL compilation (Django ORM)", "django/db/models/sql/compiler.py", "as_sql"),
     ("waiting on PostgreSQL (psycopg)", "psycopg/connection.py", "wait"),
 ]
@@ -78,21 +82,21 @@ def wrap(items: list[str], width: int = 96) -> list[str]:
     return [*lines, f"  {current}"] if current else lines
 
 
-def profile(post: Callable[[], None], title: str, requests: int) -> list[str]:
+def profile(call: Callable[[], None], title: str, requests: int) -> list[str]:
     """One section of the report: statements of one request, layers, top functions."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(20):
-        post()
+        call()
     with CaptureQueriesContext(connection) as captured:
-        post()
+        call()
     # Copied now: the next request's request_started signal empties the connection's log.
     statements = list(captured.captured_queries)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(requests):
-        post()
+        call()
     profiler.disable()
 
     stats = pstats.Stats(profiler)
@@ -135,6 +139,14 @@ def main() -> None:
         if response.status_code != 201:
             raise RuntimeError(f"POST /api/v1/orders/ answered {response.status_code}")
 
+    def get(path: str) -> Callable[[], None]:
+        def call() -> None:
+            response = client.get(path)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path} answered {response.status_code}")
+
+        return call
+
     items = f"{cfg.items_per_order} items"
     with override_settings(OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT=False):
         lines = profile(
@@ -143,6 +155,9 @@ def main() -> None:
             "subscriptions",
             REQUESTS,
         )
+        newest = client.get("/api/v1/orders/").json()["results"][0]["id"]
+        lines += profile(get(f"/api/v1/orders/{newest}/"), "GET /api/v1/orders/{id}/", REQUESTS)
+        lines += profile(get("/api/v1/orders/"), "GET /api/v1/orders/ (a page of 50)", REQUESTS)
     text = "\n".join(lines)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "profile.txt").write_text(text)

@@ -10,6 +10,10 @@ from bench.machine import describe
 from bench.results import Row, escape, format_value, markdown_table, one_line
 from bench.servers import web_configuration
 
+# What the missed targets come from and what comes next: written from the figures and the
+# profile, kept beside the code and appended to every report.
+ANALYSIS = Path(__file__).with_name("missed_targets.md")
+
 INTRO = """\
 Measured by `make bench` on one machine, everything in the same run: the service, its ceilings and
 its peer take turns, so a ratio compares numbers taken minutes apart under the same conditions.
@@ -83,17 +87,21 @@ def render(
         parts += ["## Targets", "", *targets, ""]
     if profile is not None and profile.exists():
         parts += [
-            "## Where the create path spends its time",
+            "## Where the request path spends its time",
             "",
-            "cProfile of `POST /api/v1/orders/` in-process (Django's test client, PostgreSQL),",
-            "as in production (the reactions are left to the subscriptions, none runs here):",
-            "the statements of one request, the share of each layer (cumulative time) and the",
-            "functions with the most own time. `bench/profile_create.py` makes it; the profiler",
-            "slows Python more than waiting on PostgreSQL, so the shares lean towards Python.",
+            "cProfile of `POST /api/v1/orders/`, an order's detail and a page of the list,",
+            "in-process (Django's test client, PostgreSQL), as in production (the reactions are",
+            "left to the subscriptions, none runs here): the statements of one request, the",
+            "share of each layer (cumulative time; a layer a request does not pass shows 0) and",
+            "the functions with the most own time. `bench/profile_create.py` makes it; the",
+            "profiler slows Python more than waiting on PostgreSQL, so the shares lean towards",
+            "Python.",
             "",
             "```",
             profile.read_text().rstrip(),
             "```",
             "",
         ]
+    if ANALYSIS.exists():
+        parts += [ANALYSIS.read_text().rstrip(), ""]
     return "\n".join(parts)

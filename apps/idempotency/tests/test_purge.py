@@ -1,4 +1,4 @@
-"""Expired keys: ignored by requests (tests/integration), deleted by the purge command and task."""
+"""Expired keys: ignored by requests (tests/integration), deleted by the purge command and job."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from apps.events import periodic
+from apps.events.tasks import run_periodic_job_task
 from apps.idempotency.models import IdempotencyRecord
 from apps.idempotency.records import purge_expired
-from apps.idempotency.tasks import purge_expired_keys_task
 from shared.clock import frozen_clock
 
 pytestmark = pytest.mark.django_db
@@ -56,10 +57,14 @@ def test_purging_works_in_batches() -> None:
     assert keys() == {"fresh"}
 
 
-def test_the_periodic_task_purges_and_is_scheduled_by_beat() -> None:
+def test_the_periodic_job_purges_and_is_scheduled_by_beat() -> None:
     record("old", timedelta(days=3))
+    record("older", timedelta(days=4))
     with frozen_clock(START):
-        assert purge_expired_keys_task() == 1
+        assert periodic.run_job("idempotency.purge_expired_keys") == 2
+        record("old-again", timedelta(days=3))
+        run_periodic_job_task("idempotency.purge_expired_keys")  # what beat sends
     assert keys() == set()
-    scheduled = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
-    assert purge_expired_keys_task.name in scheduled
+    entry = periodic.beat_schedule()["periodic:idempotency.purge_expired_keys"]
+    assert entry["task"] == run_periodic_job_task.name
+    assert entry["schedule"] == settings.OMS_IDEMPOTENCY_PURGE_INTERVAL_SECONDS
