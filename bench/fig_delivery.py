@@ -27,6 +27,7 @@ import os
 import time
 from typing import Any
 
+from apps.payments.commands import RecordPaymentResult, SubmitPayment
 from bench.backlog import backlog, free_leases, wait_drained
 from bench.budget import Runs, join
 from bench.config import BenchConfig
@@ -123,9 +124,11 @@ def answer_payments(created: list[Any], answered: set[Any]) -> None:
     for order_id in requested.values_list("order_id", flat=True):
         if order_id in answered:
             continue
-        payment = payments.submit_payment(order_id=order_id, actor=actor)
+        payment = payments.submit_payment(SubmitPayment(order_id=order_id, actor=actor))
         payments.record_result(
-            provider_reference=payment.provider_reference, succeeded=True, actor=actor
+            RecordPaymentResult(
+                provider_reference=payment.provider_reference, succeeded=True, actor=actor
+            )
         )
         answered.add(order_id)
 

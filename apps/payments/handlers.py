@@ -12,6 +12,7 @@ from apps.events.base import EventEnvelope
 from apps.events.decorators import event_handler
 from apps.orders.commands import Actor
 from apps.orders.events import OrderCancelled, OrderCreated
+from apps.payments.commands import ReleaseCancelledOrderPayment, RequestPayment
 from apps.payments.services import PaymentService
 
 
@@ -20,7 +21,9 @@ class PaymentRequestHandler:
     """A new order gets its payment request (PaymentRequested)."""
 
     def handle(self, event: EventEnvelope) -> None:
-        PaymentService().request_payment(order_id=event.aggregate_id, actor=Actor.system())
+        PaymentService().request_payment(
+            RequestPayment(order_id=event.aggregate_id, actor=Actor.system())
+        )
 
 
 @event_handler(OrderCancelled, name="payments.release_cancelled_order_payment")
@@ -29,7 +32,9 @@ class CancelledOrderPaymentHandler:
 
     def handle(self, event: EventEnvelope) -> None:
         PaymentService().release_for_cancelled_order(
-            order_id=event.aggregate_id,
-            actor=Actor.system(),
-            reason=str(event.payload.get("reason", "")),
+            ReleaseCancelledOrderPayment(
+                order_id=event.aggregate_id,
+                actor=Actor.system(),
+                reason=str(event.payload.get("reason", "")),
+            )
         )

@@ -11,6 +11,7 @@ from apps.events.base import EventEnvelope
 from apps.events.decorators import event_handler
 from apps.orders.commands import Actor
 from apps.orders.events import OrderPaid
+from apps.shipping.commands import CreateShipment
 from apps.shipping.services import ShippingService
 
 
@@ -19,4 +20,6 @@ class ShipmentRequestHandler:
     """A paid order gets its shipment (ShipmentRequested) and moves on to PROCESSING."""
 
     def handle(self, event: EventEnvelope) -> None:
-        ShippingService().create_shipment(order_id=event.aggregate_id, actor=Actor.system())
+        ShippingService().create_shipment(
+            CreateShipment(order_id=event.aggregate_id, actor=Actor.system())
+        )

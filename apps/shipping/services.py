@@ -20,6 +20,14 @@ from apps.orders.commands import Actor, MarkDelivered, MarkShipped, StartProcess
 from apps.orders.models import Order, OrderItem
 from apps.orders.services import OrderService
 from apps.shipping.carriers import carrier_client
+from apps.shipping.commands import (
+    CreateShipment,
+    RecordCarrierDelivered,
+    RecordCarrierShipped,
+    RecordDelivered,
+    RecordShipped,
+    ShipOrder,
+)
 from apps.shipping.errors import ShipmentNotFound, TrackingNumberInUse
 from apps.shipping.events import (
     ShipmentDelivered,
@@ -43,9 +51,7 @@ class ShippingService:
     def __init__(self) -> None:
         self.orders = OrderService()
 
-    def create_shipment(
-        self, *, order_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
-    ) -> Shipment | None:
+    def create_shipment(self, command: CreateShipment) -> Shipment | None:
         """Request the paid order's shipment (rate and estimate from its strategy) and start
         processing the order, together.
 
@@ -54,74 +60,67 @@ class ShippingService:
         Returns None for an order that was cancelled before its shipment was requested.
         """
         with transaction.atomic():
-            order = self.orders.hold(order_id)
+            order = self.orders.hold(command.order_id)
             if not lifecycle.may_be_shipped_later(order):
-                return Shipment.objects.filter(order_id=order_id).first()
-            shipment = lock_shipment_of(order_id) or self._create(order, actor, idempotency_key)
+                return Shipment.objects.filter(order_id=command.order_id).first()
+            shipment = lock_shipment_of(command.order_id) or self._create(
+                order, command.actor, command.idempotency_key
+            )
             if lifecycle.awaits_processing(order):
                 self.orders.start_processing(
-                    StartProcessing(actor=actor, order_id=order_id, idempotency_key=idempotency_key)
+                    StartProcessing(
+                        actor=command.actor,
+                        order_id=command.order_id,
+                        idempotency_key=command.idempotency_key,
+                    )
                 )
         return shipment
 
-    def ship(
-        self,
-        *,
-        order_id: uuid.UUID,
-        actor: Actor,
-        tracking_number: str | None = None,
-        carrier: str | None = None,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> Order:
+    def ship(self, command: ShipOrder) -> Order:
         """Hand the processing order to its shipment's carrier (staff).
 
         Without a ``tracking_number`` the carrier client books the pickup and issues one.
         """
         with transaction.atomic():
-            order = self.orders.hold(order_id)
+            order = self.orders.hold(command.order_id)
             # Refuse a stale request before the carrier books a pickup it would not need.
-            if expected_version is not None and order.version != expected_version:
+            if command.expected_version is not None and order.version != command.expected_version:
                 raise ConcurrencyConflict(
-                    f"Order {order.id} is at version {order.version}, not {expected_version}.",
+                    f"Order {order.id} is at version {order.version}, "
+                    f"not {command.expected_version}.",
                     current_version=order.version,
                 )
             lifecycle.ensure_can_be_shipped(order)  # 409 unless PROCESSING
             # A processing order has its shipment once the OrderPaid handler ran; when it is
             # still behind (a busy worker), the shipment is requested here, idempotently.
-            shipment = lock_shipment_of(order_id) or self._create(order, actor, idempotency_key)
-            tracking = tracking_number or carrier_client().book_pickup(
+            shipment = lock_shipment_of(command.order_id) or self._create(
+                order, command.actor, command.idempotency_key
+            )
+            tracking = command.tracking_number or carrier_client().book_pickup(
                 shipment_id=shipment.id,
                 carrier=shipment.carrier,
                 service_level=shipment.service_level,
             )
             return self.record_shipped(
-                order_id=order_id,
-                carrier=carrier or shipment.carrier,
-                tracking_number=tracking,
-                actor=actor,
-                idempotency_key=idempotency_key,
-                expected_version=expected_version,
+                RecordShipped(
+                    order_id=command.order_id,
+                    carrier=command.carrier or shipment.carrier,
+                    tracking_number=tracking,
+                    actor=command.actor,
+                    idempotency_key=command.idempotency_key,
+                    expected_version=command.expected_version,
+                )
             )
 
-    def record_shipped(
-        self,
-        *,
-        order_id: uuid.UUID,
-        carrier: str,
-        tracking_number: str,
-        actor: Actor,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> Order:
+    def record_shipped(self, command: RecordShipped) -> Order:
         """The carrier took the parcel: the shipment is shipped and the order SHIPPED."""
         with transaction.atomic():
-            order = self.orders.hold(order_id)
+            order = self.orders.hold(command.order_id)
             lifecycle.ensure_can_be_shipped(order)
-            shipment = self._locked(order_id)
-            if carrier != shipment.carrier:
+            shipment = self._locked(command.order_id)
+            if command.carrier != shipment.carrier:
                 raise InvalidCommand(
-                    f"The shipment goes with {shipment.carrier}, not {carrier}.",
+                    f"The shipment goes with {shipment.carrier}, not {command.carrier}.",
                     field="carrier",
                     expected=shipment.carrier,
                 )
@@ -132,114 +131,102 @@ class ShippingService:
                         ShipmentStatus.SHIPPED,
                         ShipmentShipped(
                             aggregate_id=shipment.id,
-                            order_id=order_id,
-                            carrier=carrier,
-                            tracking_number=tracking_number,
+                            order_id=command.order_id,
+                            carrier=command.carrier,
+                            tracking_number=command.tracking_number,
                         ),
-                        actor=actor,
-                        idempotency_key=idempotency_key,
-                        tracking_number=tracking_number,
+                        actor=command.actor,
+                        idempotency_key=command.idempotency_key,
+                        tracking_number=command.tracking_number,
                         shipped_at=clock.now(),
                     )
             except IntegrityError as exc:
                 raise TrackingNumberInUse(
-                    f"{carrier} tracking number {tracking_number} is already in use.",
-                    tracking_number=tracking_number,
+                    f"{command.carrier} tracking number {command.tracking_number} "
+                    "is already in use.",
+                    tracking_number=command.tracking_number,
                 ) from exc
             return self.orders.mark_shipped(
                 MarkShipped(
-                    actor=actor,
-                    order_id=order_id,
-                    carrier=carrier,
-                    tracking_number=tracking_number,
-                    idempotency_key=idempotency_key,
-                    expected_version=expected_version,
+                    actor=command.actor,
+                    order_id=command.order_id,
+                    carrier=command.carrier,
+                    tracking_number=command.tracking_number,
+                    idempotency_key=command.idempotency_key,
+                    expected_version=command.expected_version,
                 )
             )
 
-    def record_carrier_shipped(
-        self,
-        *,
-        order_id: uuid.UUID,
-        carrier: str,
-        tracking_number: str,
-        actor: Actor,
-        idempotency_key: str | None = None,
-    ) -> Order:
+    def record_carrier_shipped(self, command: RecordCarrierShipped) -> Order:
         """The carrier reports the parcel shipped. It holds the parcel, so the shipment was
         requested, even if our reaction to the payment (which requests it) has not run yet: a
         paid order's shipment is requested first (idempotent), in the same transaction."""
         with transaction.atomic():
-            order = self.orders.hold(order_id)
-            self._request_if_only_paid(order, actor, idempotency_key)
+            order = self.orders.hold(command.order_id)
+            self._request_if_only_paid(order, command.actor, command.idempotency_key)
             return self.record_shipped(
-                order_id=order_id,
-                carrier=carrier,
-                tracking_number=tracking_number,
-                actor=actor,
-                idempotency_key=idempotency_key,
+                RecordShipped(
+                    order_id=command.order_id,
+                    carrier=command.carrier,
+                    tracking_number=command.tracking_number,
+                    actor=command.actor,
+                    idempotency_key=command.idempotency_key,
+                )
             )
 
-    def record_carrier_delivered(
-        self,
-        *,
-        order_id: uuid.UUID,
-        carrier: str,
-        tracking_number: str,
-        actor: Actor,
-        idempotency_key: str | None = None,
-    ) -> Order:
+    def record_carrier_delivered(self, command: RecordCarrierDelivered) -> Order:
         """The carrier reports the parcel delivered. Delivered implies shipped: when that report
         has not arrived yet, the shipment is requested (if need be) and shipped first, all in
         this transaction."""
         with transaction.atomic():
-            order = self.orders.hold(order_id)
-            self._request_if_only_paid(order, actor, idempotency_key)
+            order = self.orders.hold(command.order_id)
+            self._request_if_only_paid(order, command.actor, command.idempotency_key)
             if lifecycle.may_be_shipped_later(order):
                 self.record_shipped(
-                    order_id=order_id,
-                    carrier=carrier,
-                    tracking_number=tracking_number,
-                    actor=actor,
-                    idempotency_key=idempotency_key,
+                    RecordShipped(
+                        order_id=command.order_id,
+                        carrier=command.carrier,
+                        tracking_number=command.tracking_number,
+                        actor=command.actor,
+                        idempotency_key=command.idempotency_key,
+                    )
                 )
             return self.record_delivered(
-                order_id=order_id, actor=actor, idempotency_key=idempotency_key
+                RecordDelivered(
+                    order_id=command.order_id,
+                    actor=command.actor,
+                    idempotency_key=command.idempotency_key,
+                )
             )
 
     def _request_if_only_paid(
         self, order: Order, actor: Actor, idempotency_key: str | None
     ) -> None:
         if lifecycle.awaits_processing(order):
-            self.create_shipment(order_id=order.id, actor=actor, idempotency_key=idempotency_key)
+            self.create_shipment(
+                CreateShipment(order_id=order.id, actor=actor, idempotency_key=idempotency_key)
+            )
 
-    def record_delivered(
-        self,
-        *,
-        order_id: uuid.UUID,
-        actor: Actor,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-    ) -> Order:
+    def record_delivered(self, command: RecordDelivered) -> Order:
         """The parcel arrived: the shipment is delivered and the order DELIVERED."""
         with transaction.atomic():
-            order = self.orders.hold(order_id)
+            order = self.orders.hold(command.order_id)
             lifecycle.ensure_can_be_delivered(order)  # 409 unless SHIPPED
-            shipment = self._locked(order_id)
+            shipment = self._locked(command.order_id)
             self._change(
                 shipment,
                 ShipmentStatus.DELIVERED,
-                ShipmentDelivered(aggregate_id=shipment.id, order_id=order_id),
-                actor=actor,
-                idempotency_key=idempotency_key,
+                ShipmentDelivered(aggregate_id=shipment.id, order_id=command.order_id),
+                actor=command.actor,
+                idempotency_key=command.idempotency_key,
                 delivered_at=clock.now(),
             )
             return self.orders.mark_delivered(
                 MarkDelivered(
-                    actor=actor,
-                    order_id=order_id,
-                    idempotency_key=idempotency_key,
-                    expected_version=expected_version,
+                    actor=command.actor,
+                    order_id=command.order_id,
+                    idempotency_key=command.idempotency_key,
+                    expected_version=command.expected_version,
                 )
             )
 

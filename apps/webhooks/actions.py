@@ -18,12 +18,14 @@ from typing import Any
 
 from apps.orders import lifecycle
 from apps.orders.commands import Actor
+from apps.payments.commands import AuthorizePayment, RecordPaymentResult, RecordRefund
 from apps.payments.errors import (
     InvalidPaymentTransition,
     PaymentResultConflict,
 )
 from apps.payments.services import PaymentService
 from apps.payments.state_machine import AWAITING_PROVIDER, PaymentStatus
+from apps.shipping.commands import RecordCarrierDelivered, RecordCarrierShipped
 from apps.shipping.errors import InvalidShipmentTransition
 from apps.shipping.services import ShippingService
 from apps.shipping.state_machine import ShipmentStatus
@@ -50,41 +52,49 @@ shipping = ShippingService()
 
 def payment_succeeded(data: dict[str, Any], context: MessageContext) -> None:
     payments.record_result(
-        provider_reference=data["provider_reference"],
-        succeeded=True,
-        reported=data["money"],
-        actor=context.actor,
-        idempotency_key=context.idempotency_key,
+        RecordPaymentResult(
+            provider_reference=data["provider_reference"],
+            succeeded=True,
+            reported=data["money"],
+            actor=context.actor,
+            idempotency_key=context.idempotency_key,
+        )
     )
 
 
 def payment_failed(data: dict[str, Any], context: MessageContext) -> None:
     payments.record_result(
-        provider_reference=data["provider_reference"],
-        succeeded=False,
-        reason=data["reason"],
-        actor=context.actor,
-        idempotency_key=context.idempotency_key,
+        RecordPaymentResult(
+            provider_reference=data["provider_reference"],
+            succeeded=False,
+            reason=data["reason"],
+            actor=context.actor,
+            idempotency_key=context.idempotency_key,
+        )
     )
 
 
 def payment_refunded(data: dict[str, Any], context: MessageContext) -> None:
     reference = data["provider_reference"]
     payments.record_refund(
-        provider_reference=reference,
-        # One refund per payment, so a reference derived from the payment's is unique too.
-        refund_reference=data.get("refund_reference") or f"refund:{reference}"[:100],
-        reason=data.get("reason", ""),
-        actor=context.actor,
-        idempotency_key=context.idempotency_key,
+        RecordRefund(
+            provider_reference=reference,
+            # One refund per payment, so a reference derived from the payment's is unique too.
+            refund_reference=data.get("refund_reference") or f"refund:{reference}"[:100],
+            reason=data.get("reason", ""),
+            actor=context.actor,
+            idempotency_key=context.idempotency_key,
+        )
     )
 
 
 def payment_authorized(data: dict[str, Any], context: MessageContext) -> None:
     payments.authorize(
-        provider_reference=data["provider_reference"],
-        actor=context.actor,
-        idempotency_key=context.idempotency_key,
+        AuthorizePayment(
+            provider_reference=data["provider_reference"],
+            actor=context.actor,
+            idempotency_key=context.idempotency_key,
+        )
     )
 
 
@@ -93,21 +103,25 @@ def payment_authorized(data: dict[str, Any], context: MessageContext) -> None:
 
 def shipment_shipped(data: dict[str, Any], context: MessageContext) -> None:
     shipping.record_carrier_shipped(
-        order_id=data["order_id"],
-        carrier=data["carrier"],
-        tracking_number=data["tracking_number"],
-        actor=context.actor,
-        idempotency_key=context.idempotency_key,
+        RecordCarrierShipped(
+            order_id=data["order_id"],
+            carrier=data["carrier"],
+            tracking_number=data["tracking_number"],
+            actor=context.actor,
+            idempotency_key=context.idempotency_key,
+        )
     )
 
 
 def shipment_delivered(data: dict[str, Any], context: MessageContext) -> None:
     shipping.record_carrier_delivered(
-        order_id=data["order_id"],
-        carrier=data["carrier"],
-        tracking_number=data["tracking_number"],
-        actor=context.actor,
-        idempotency_key=context.idempotency_key,
+        RecordCarrierDelivered(
+            order_id=data["order_id"],
+            carrier=data["carrier"],
+            tracking_number=data["tracking_number"],
+            actor=context.actor,
+            idempotency_key=context.idempotency_key,
+        )
     )
 
 

@@ -10,6 +10,7 @@ from apps.events import lag
 from apps.events.models import ParkedEvent, StoredEvent
 from apps.orders.commands import Actor
 from apps.orders.models import Order, OrderSummary
+from apps.payments.commands import RecordPaymentResult
 from apps.payments.services import PaymentService
 from tests.integration.celery_worker import running_worker, wait_until
 from tests.integration.test_order_flow import create
@@ -40,9 +41,11 @@ def test_an_order_travels_to_delivered_with_handlers_in_a_celery_worker(
         paid = customer_client.post(f"/api/v1/orders/{order_id}/pay/")
         assert paid.status_code == 202, paid.content
         PaymentService().record_result(
-            provider_reference=paid.json()["provider_reference"],
-            succeeded=True,
-            actor=Actor.system(),
+            RecordPaymentResult(
+                provider_reference=paid.json()["provider_reference"],
+                succeeded=True,
+                actor=Actor.system(),
+            )
         )
         wait_until(
             lambda: Order.objects.get(id=order_id).state == "PROCESSING",

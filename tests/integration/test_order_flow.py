@@ -17,6 +17,7 @@ from apps.events import lag
 from apps.events.models import ParkedEvent, StoredEvent
 from apps.orders.commands import Actor
 from apps.orders.models import Order
+from apps.payments.commands import AuthorizePayment, RecordPaymentResult
 from apps.payments.services import PaymentService
 from apps.shipping.models import Shipment
 
@@ -82,7 +83,9 @@ def test_an_order_travels_from_pending_to_delivered_driven_by_events(
     assert event_types()[2:] == ["PaymentSubmitted"]
 
     PaymentService().record_result(
-        provider_reference=paid.json()["provider_reference"], succeeded=True, actor=PROVIDER
+        RecordPaymentResult(
+            provider_reference=paid.json()["provider_reference"], succeeded=True, actor=PROVIDER
+        )
     )
     # The OrderPaid handler ran after the commit: the order is already being processed.
     assert state(order_id) == "PROCESSING"
@@ -170,7 +173,9 @@ def test_a_wallet_payment_is_authorized_then_captured(
     paid = customer_client.post(f"/api/v1/orders/{order_id}/pay/").json()
     assert paid["approval_url"]
     assert state(order_id) == "PENDING"
-    PaymentService().authorize(provider_reference=paid["provider_reference"], actor=PROVIDER)
+    PaymentService().authorize(
+        AuthorizePayment(provider_reference=paid["provider_reference"], actor=PROVIDER)
+    )
     assert state(order_id) == "PROCESSING"
     assert event_types() == [
         "OrderCreated",
@@ -191,10 +196,12 @@ def test_a_declined_payment_fails_the_order_with_the_providers_reason(
     order_id = create(customer_client, "card")
     paid = customer_client.post(f"/api/v1/orders/{order_id}/pay/").json()
     PaymentService().record_result(
-        provider_reference=paid["provider_reference"],
-        succeeded=False,
-        reason="card expired",
-        actor=PROVIDER,
+        RecordPaymentResult(
+            provider_reference=paid["provider_reference"],
+            succeeded=False,
+            reason="card expired",
+            actor=PROVIDER,
+        )
     )
     assert state(order_id) == "FAILED"
     assert event_types() == [
@@ -219,7 +226,9 @@ def test_cancelling_a_pending_order_voids_and_a_late_capture_is_refunded(
     assert event_types()[3:] == ["OrderCancelled", "PaymentVoided"]
 
     PaymentService().record_result(
-        provider_reference=paid["provider_reference"], succeeded=True, actor=PROVIDER
+        RecordPaymentResult(
+            provider_reference=paid["provider_reference"], succeeded=True, actor=PROVIDER
+        )
     )
     assert state(order_id) == "CANCELLED"
     assert event_types()[5:] == ["PaymentSucceeded", "PaymentRefunded"]
@@ -235,7 +244,9 @@ def test_a_paid_order_is_processed_at_once_and_can_no_longer_be_cancelled(
     order_id = create(customer_client, "bank_transfer")
     paid = customer_client.post(f"/api/v1/orders/{order_id}/pay/").json()
     PaymentService().record_result(
-        provider_reference=paid["provider_reference"], succeeded=True, actor=PROVIDER
+        RecordPaymentResult(
+            provider_reference=paid["provider_reference"], succeeded=True, actor=PROVIDER
+        )
     )
     assert state(order_id) == "PROCESSING"
     refused = customer_client.post(f"/api/v1/orders/{order_id}/cancel/", {}, format="json")

@@ -15,7 +15,9 @@ from apps.orders.commands import Actor
 from apps.orders.models import Order
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
+from apps.payments.commands import RequestPayment
 from apps.payments.services import PaymentService
+from apps.shipping.commands import CreateShipment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,7 +40,7 @@ def as_json(data: Any) -> Any:
 )
 def test_the_hand_written_representation_is_the_serializers(customer: Any, target: Any) -> None:
     order = create_order(customer, items=3, currency="JPY" if target == "FAILED" else "EUR")
-    PaymentService().request_payment(order_id=order.id, actor=Actor.system())
+    PaymentService().request_payment(RequestPayment(order_id=order.id, actor=Actor.system()))
     move_to(order, target)
     carried = queries.get_order_for(customer, order.id)
     plain = Order.objects.prefetch_related("items").get(id=order.id)
@@ -60,7 +62,7 @@ def test_the_hand_written_list_row_is_the_serializers(customer: Any) -> None:
     failed = create_order(customer, currency="JPY")
     move_to(failed, OrderState.FAILED)
     shipped = move_to(create_order(customer), OrderState.PAID)
-    ShippingService().create_shipment(order_id=shipped.id, actor=Actor.system())
+    ShippingService().create_shipment(CreateShipment(order_id=shipped.id, actor=Actor.system()))
     rows = list(OrderSummary.objects.all())
     assert len(rows) == 5
     assert {row.state for row in rows} >= {"PENDING", "DELIVERED", "CANCELLED", "FAILED"}

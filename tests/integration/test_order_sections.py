@@ -14,7 +14,9 @@ from apps.orders.commands import Actor
 from apps.orders.models import Order
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
+from apps.payments.commands import RequestPayment
 from apps.payments.services import PaymentService
+from apps.shipping.commands import CreateShipment
 from apps.shipping.services import ShippingService
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +39,7 @@ def test_a_page_costs_one_query_per_provider_whatever_its_size(customer: Any) ->
     small = [create_order(customer) for _ in range(2)]
     large = small + [create_order(customer) for _ in range(18)]
     for order in large:
-        PaymentService().request_payment(order_id=order.id, actor=SYSTEM)
+        PaymentService().request_payment(RequestPayment(order_id=order.id, actor=SYSTEM))
     _, few = render_page([o.id for o in small])
     rendered, many = render_page([o.id for o in large])
     assert few == many
@@ -46,7 +48,7 @@ def test_a_page_costs_one_query_per_provider_whatever_its_size(customer: Any) ->
 
 def test_each_order_shows_its_own_payment_and_shipment_or_null(customer: Any) -> None:
     shipped = move_to(create_order(customer, shipping_method="express"), OrderState.PAID)
-    ShippingService().create_shipment(order_id=shipped.id, actor=SYSTEM)
+    ShippingService().create_shipment(CreateShipment(order_id=shipped.id, actor=SYSTEM))
     untouched = create_order(customer)
     rendered, _ = render_page([shipped.id, untouched.id])
     by_id = {row["id"]: row for row in rendered}

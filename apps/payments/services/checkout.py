@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import transaction
 
 from apps.orders import lifecycle
-from apps.orders.commands import Actor
+from apps.payments.commands import (
+    AuthorizePayment,
+    RecordPaymentResult,
+    RequestPayment,
+    SubmitPayment,
+)
 from apps.payments.errors import (
     PaymentResultConflict,
     PaymentStepNotSupported,
@@ -33,36 +36,34 @@ from shared.money import Money
 
 
 class Checkout(PaymentServiceBase):
-    def request_payment(
-        self, *, order_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
-    ) -> Payment | None:
+    def request_payment(self, command: RequestPayment) -> Payment | None:
         """The order's payment, requested now if it has none; None when the order is past paying.
 
         Safe to call twice: the second call finds the payment (and the database refuses a second
         payment for one order even when two calls race).
         """
         with transaction.atomic():
-            order = self.orders.hold(order_id)
-            existing = lock_payment_of(order_id)
+            order = self.orders.hold(command.order_id)
+            existing = lock_payment_of(command.order_id)
             if existing is not None:
                 return existing
             if not lifecycle.awaits_payment(order):
                 return None
-            return self._create(order, actor, idempotency_key)
+            return self._create(order, command.actor, command.idempotency_key)
 
-    def submit_payment(
-        self, *, order_id: uuid.UUID, actor: Actor, idempotency_key: str | None = None
-    ) -> Payment:
+    def submit_payment(self, command: SubmitPayment) -> Payment:
         """Hand the order's payment to the provider through the order's strategy.
 
         Submitting again while the provider already has the payment returns it unchanged: the
         customer is never charged twice for one order.
         """
         with transaction.atomic():
-            order = self.orders.hold(order_id)
+            order = self.orders.hold(command.order_id)
             # Only an order that can still become PAID is worth paying (409 otherwise).
             lifecycle.ensure_can_be_paid(order)
-            payment = lock_payment_of(order_id) or self._create(order, actor, idempotency_key)
+            payment = lock_payment_of(command.order_id) or self._create(
+                order, command.actor, command.idempotency_key
+            )
             if payment.status in AWAITING_PROVIDER:
                 return payment
             submission = strategy_for(payment.method).submit(payment, now=clock.now())
@@ -78,8 +79,8 @@ class Checkout(PaymentServiceBase):
                     instructions=submission.instructions,
                     expires_at=submission.expires_at,
                 ),
-                actor=actor,
-                idempotency_key=idempotency_key,
+                actor=command.actor,
+                idempotency_key=command.idempotency_key,
                 provider_reference=submission.provider_reference,
                 approval_url=submission.approval_url,
                 instructions=submission.instructions,
@@ -87,35 +88,27 @@ class Checkout(PaymentServiceBase):
             )
         return payment
 
-    def record_result(
-        self,
-        *,
-        provider_reference: str,
-        succeeded: bool,
-        reason: str = "",
-        reported: Money | None = None,
-        actor: Actor,
-        idempotency_key: str | None = None,
-    ) -> Payment:
+    def record_result(self, command: RecordPaymentResult) -> Payment:
         """Record the provider's answer: success pays the order, a decline fails it.
 
         The same answer twice changes nothing; the opposite answer after a settled one is a 409.
         ``reported``: the amount the provider says it took, refused (422) unless it is the
         payment's own, whatever the payment's status.
         """
-        order_id = order_of_reference(provider_reference)
+        order_id = order_of_reference(command.provider_reference)
         with transaction.atomic():
             self.orders.hold(order_id)
             payment = self._locked(order_id)
             expected = Money.of(payment.amount, payment.currency)
-            if reported is not None and reported != expected:
+            if command.reported is not None and command.reported != expected:
                 raise ReportedAmountMismatch(
-                    f"The provider reports {reported}; payment {payment.id} is for {expected}.",
+                    f"The provider reports {command.reported}; "
+                    f"payment {payment.id} is for {expected}.",
                     expected_amount=str(expected.amount),
                     expected_currency=expected.currency,
                 )
             status = PaymentStatus(payment.status)
-            if succeeded:
+            if command.succeeded:
                 if status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
                     return payment
                 if status == PaymentStatus.DECLINED:
@@ -125,16 +118,16 @@ class Checkout(PaymentServiceBase):
                     )
                 if status in GAVE_UP:
                     # Money arrived after we stopped waiting for it: take note and give it back.
-                    self._succeed(payment, actor, idempotency_key, late=True)
+                    self._succeed(payment, command.actor, command.idempotency_key, late=True)
                     self._refund(
                         payment,
                         reason=f"money arrived after the payment was {status}",
-                        actor=actor,
-                        idempotency_key=idempotency_key,
+                        actor=command.actor,
+                        idempotency_key=command.idempotency_key,
                     )
                     return payment
                 self._expect_result(payment, status, succeeded=True)
-                self._succeed_and_pay_order(payment, actor, idempotency_key)
+                self._succeed_and_pay_order(payment, command.actor, command.idempotency_key)
                 return payment
 
             if status == PaymentStatus.DECLINED or status in GAVE_UP:
@@ -145,18 +138,18 @@ class Checkout(PaymentServiceBase):
                     current_status=status,
                 )
             self._expect_result(payment, status, succeeded=False)
-            self._decline(payment, reason or "declined", actor, idempotency_key)
+            self._decline(
+                payment, command.reason or "declined", command.actor, command.idempotency_key
+            )
         return payment
 
-    def authorize(
-        self, *, provider_reference: str, actor: Actor, idempotency_key: str | None = None
-    ) -> Payment:
+    def authorize(self, command: AuthorizePayment) -> Payment:
         """The customer approved the payment at the provider (wallet): capture the money now.
 
         Calling it again after a crash or a pending capture asks the provider again with the same
         capture key, so the money is taken at most once.
         """
-        order_id = order_of_reference(provider_reference)
+        order_id = order_of_reference(command.provider_reference)
         with transaction.atomic():
             order = self.orders.hold(order_id)
             payment = self._locked(order_id)
@@ -176,18 +169,23 @@ class Checkout(PaymentServiceBase):
                     PaymentAuthorized(
                         aggregate_id=payment.id,
                         order_id=payment.order_id,
-                        provider_reference=provider_reference,
+                        provider_reference=command.provider_reference,
                     ),
-                    actor=actor,
-                    idempotency_key=idempotency_key,
+                    actor=command.actor,
+                    idempotency_key=command.idempotency_key,
                 )
             elif payment.status != PaymentStatus.AUTHORIZED:
                 transition(payment.status, PaymentStatus.AUTHORIZED)  # raises: says what is allowed
             result = strategy.capture(payment)
             if result.status == CaptureStatus.CAPTURED:
-                self._succeed_and_pay_order(payment, actor, idempotency_key)
+                self._succeed_and_pay_order(payment, command.actor, command.idempotency_key)
             elif result.status == CaptureStatus.DECLINED:
-                self._decline(payment, result.reason or "capture declined", actor, idempotency_key)
+                self._decline(
+                    payment,
+                    result.reason or "capture declined",
+                    command.actor,
+                    command.idempotency_key,
+                )
             # PENDING: the payment stays authorized; the provider's answer comes through
             # record_result.
         return payment

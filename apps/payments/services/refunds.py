@@ -9,6 +9,12 @@ from typing import Protocol
 from django.db import transaction
 
 from apps.orders.commands import Actor
+from apps.payments.commands import (
+    RecordRefund,
+    RefundPayment,
+    ReleaseCancelledOrderPayment,
+    VoidPayment,
+)
 from apps.payments.models import Payment
 from apps.payments.repositories import lock_payment_of, order_of_reference
 from apps.payments.services.base import PaymentServiceBase
@@ -26,30 +32,26 @@ class GiveBack(Protocol):
 
 
 class MoneyBack(PaymentServiceBase):
-    def refund(
-        self,
-        *,
-        order_id: uuid.UUID,
-        actor: Actor,
-        reason: str = "",
-        idempotency_key: str | None = None,
-    ) -> Payment:
+    def refund(self, command: RefundPayment) -> Payment:
         """Refund the order's settled payment. Refunding it again changes nothing."""
         return self._give_back(
-            order_id, PaymentStatus.REFUNDED, self._refund, actor, reason, idempotency_key
+            command.order_id,
+            PaymentStatus.REFUNDED,
+            self._refund,
+            command.actor,
+            command.reason,
+            command.idempotency_key,
         )
 
-    def void(
-        self,
-        *,
-        order_id: uuid.UUID,
-        actor: Actor,
-        reason: str = "",
-        idempotency_key: str | None = None,
-    ) -> Payment:
+    def void(self, command: VoidPayment) -> Payment:
         """Void the order's payment while no money has moved. Voiding it again changes nothing."""
         return self._give_back(
-            order_id, PaymentStatus.VOIDED, self._void, actor, reason, idempotency_key
+            command.order_id,
+            PaymentStatus.VOIDED,
+            self._void,
+            command.actor,
+            command.reason,
+            command.idempotency_key,
         )
 
     def _give_back(
@@ -68,19 +70,11 @@ class MoneyBack(PaymentServiceBase):
                 give_back(payment, reason=reason, actor=actor, idempotency_key=idempotency_key)
         return payment
 
-    def record_refund(
-        self,
-        *,
-        provider_reference: str,
-        refund_reference: str,
-        reason: str = "",
-        actor: Actor,
-        idempotency_key: str | None = None,
-    ) -> Payment:
+    def record_refund(self, command: RecordRefund) -> Payment:
         """The provider reports the payment's money given back: a refund we asked for, or one made
         at the provider. The provider is not asked again; reporting it twice changes nothing.
         """
-        order_id = order_of_reference(provider_reference)
+        order_id = order_of_reference(command.provider_reference)
         with transaction.atomic():
             self.orders.hold(order_id)
             payment = self._locked(order_id)
@@ -88,25 +82,23 @@ class MoneyBack(PaymentServiceBase):
                 transition(payment.status, PaymentStatus.REFUNDED)
                 self._record_refund(
                     payment,
-                    reference=refund_reference,
-                    reason=reason or "refunded at the provider",
-                    actor=actor,
-                    idempotency_key=idempotency_key,
+                    reference=command.refund_reference,
+                    reason=command.reason or "refunded at the provider",
+                    actor=command.actor,
+                    idempotency_key=command.idempotency_key,
                 )
         return payment
 
-    def release_for_cancelled_order(
-        self, *, order_id: uuid.UUID, actor: Actor, reason: str = ""
-    ) -> Payment | None:
+    def release_for_cancelled_order(self, command: ReleaseCancelledOrderPayment) -> Payment | None:
         """A cancelled order's payment: refunded if it succeeded, voided if it was still open."""
         with transaction.atomic():
-            self.orders.hold(order_id)
-            payment = lock_payment_of(order_id)
+            self.orders.hold(command.order_id)
+            payment = lock_payment_of(command.order_id)
             if payment is None:
                 return None  # none was requested, and none will be: the order is not PENDING
-            why = f"order cancelled: {reason}" if reason else "order cancelled"
+            why = f"order cancelled: {command.reason}" if command.reason else "order cancelled"
             if payment.status == PaymentStatus.SUCCEEDED:
-                self._refund(payment, reason=why, actor=actor, idempotency_key=None)
+                self._refund(payment, reason=why, actor=command.actor, idempotency_key=None)
             elif payment.status in VOIDABLE:
-                self._void(payment, reason=why, actor=actor, idempotency_key=None)
+                self._void(payment, reason=why, actor=command.actor, idempotency_key=None)
         return payment

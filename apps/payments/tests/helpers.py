@@ -11,6 +11,7 @@ from apps.orders.commands import Actor, CancelOrder
 from apps.orders.models import Order
 from apps.orders.services import OrderService
 from apps.orders.tests.factories import create_order
+from apps.payments.commands import AuthorizePayment, RecordPaymentResult, SubmitPayment
 from apps.payments.models import Payment
 from apps.payments.services import PaymentService
 
@@ -21,7 +22,9 @@ SYSTEM = Actor.system()
 def submitted_order(customer: Any, method: str = "card", **extra: Any) -> tuple[Order, Payment]:
     """A PENDING order whose payment the provider has (as after ``POST pay``)."""
     order = create_order(customer, payment_method=method, **extra)
-    payment = payments.submit_payment(order_id=order.id, actor=Actor(user_id=customer.pk))
+    payment = payments.submit_payment(
+        SubmitPayment(order_id=order.id, actor=Actor(user_id=customer.pk))
+    )
     return order, payment
 
 
@@ -29,10 +32,14 @@ def paid_order(customer: Any, method: str = "card") -> tuple[Order, Payment]:
     order, payment = submitted_order(customer, method)
     assert payment.provider_reference
     if method == "wallet":
-        payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+        payments.authorize(
+            AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+        )
     else:
         payments.record_result(
-            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+            RecordPaymentResult(
+                provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+            )
         )
     return Order.objects.get(id=order.id), Payment.objects.get(id=payment.id)
 

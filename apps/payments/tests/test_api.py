@@ -11,6 +11,7 @@ from apps.events.models import StoredEvent
 from apps.orders.models import Order
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
+from apps.payments.commands import RecordPaymentResult
 from apps.payments.models import Payment
 from apps.payments.tests.helpers import SYSTEM, delivery_of, payments, run
 
@@ -119,7 +120,9 @@ def test_pay_confirm_then_cancel_refunds_and_the_order_shows_its_payment(
     assert detail["payment"] is None  # the OrderCreated handler has not run (no dispatch here)
     paid = customer_client.post(f"/api/v1/orders/{order_id}/pay/").json()
     payments.record_result(
-        provider_reference=paid["provider_reference"], succeeded=True, actor=SYSTEM
+        RecordPaymentResult(
+            provider_reference=paid["provider_reference"], succeeded=True, actor=SYSTEM
+        )
     )
     detail = customer_client.get(f"/api/v1/orders/{order_id}/").json()
     assert detail["state"] == "PAID"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from apps.payments.commands import AuthorizePayment, RecordPaymentResult
 from apps.payments.errors import PaymentStepNotSupported
 from apps.payments.models import Refund
 from apps.payments.tests.helpers import (
@@ -55,7 +56,9 @@ def test_a_transfer_received_in_time_pays_the_order(customer: Any) -> None:
         assert payment.provider_reference
         clock.advance(timedelta(days=6))
         payments.record_result(
-            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+            RecordPaymentResult(
+                provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+            )
         )
         clock.advance(timedelta(days=2))
         assert payments.expire_overdue() == 0
@@ -88,7 +91,9 @@ def test_money_that_arrives_after_the_expiry_is_refunded(
         clock.advance(timedelta(days=8))
         payments.expire_overdue()
         payments.record_result(
-            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+            RecordPaymentResult(
+                provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+            )
         )
     assert payment_event_types(order)[-3:] == [
         "PaymentExpired",
@@ -105,4 +110,6 @@ def test_a_bank_transfer_has_no_authorization_step(customer: Any) -> None:
     _, payment = submitted_order(customer, "bank_transfer")
     assert payment.provider_reference
     with pytest.raises(PaymentStepNotSupported):
-        payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+        payments.authorize(
+            AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+        )

@@ -9,6 +9,13 @@ import pytest
 from apps.events.models import StoredEvent
 from apps.events.subscriptions import HandlingOutcome
 from apps.orders.tests.factories import create_order
+from apps.payments.commands import (
+    RecordPaymentResult,
+    RefundPayment,
+    ReleaseCancelledOrderPayment,
+    RequestPayment,
+    VoidPayment,
+)
 from apps.payments.errors import InvalidPaymentTransition
 from apps.payments.models import Refund
 from apps.payments.tests.helpers import (
@@ -67,7 +74,7 @@ def test_cancelling_before_paying_voids_the_request_without_asking_the_provider(
     customer: Any, provider: type[RecordingProvider]
 ) -> None:
     order = create_order(customer)
-    payments.request_payment(order_id=order.id, actor=SYSTEM)
+    payments.request_payment(RequestPayment(order_id=order.id, actor=SYSTEM))
     cancel(order)
     run(delivery_of("OrderCancelled", RELEASE, order.id))
     assert payment_event_types(order) == ["PaymentRequested", "PaymentVoided"]
@@ -78,10 +85,14 @@ def test_cancelling_after_a_decline_leaves_the_payment_alone(customer: Any) -> N
     order, payment = submitted_order(customer, "card")
     assert payment.provider_reference
     payments.record_result(
-        provider_reference=payment.provider_reference, succeeded=False, actor=SYSTEM
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference, succeeded=False, actor=SYSTEM
+        )
     )
     # A FAILED order cannot be cancelled; the handler, if asked anyway, changes nothing.
-    payments.release_for_cancelled_order(order_id=order.id, actor=SYSTEM)
+    payments.release_for_cancelled_order(
+        ReleaseCancelledOrderPayment(order_id=order.id, actor=SYSTEM)
+    )
     assert payment_event_types(order)[-1] == "PaymentDeclined"
 
 
@@ -93,7 +104,9 @@ def test_a_success_for_a_cancelled_order_is_refunded_and_the_order_stays_cancell
     cancel(order)
     # The provider's success arrives before the OrderCancelled handler has voided the payment.
     payments.record_result(
-        provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        )
     )
     assert state_of(order) == "CANCELLED"
     assert payment_event_types(order)[-2:] == ["PaymentSucceeded", "PaymentRefunded"]
@@ -113,7 +126,9 @@ def test_a_capture_that_lands_after_the_void_is_refunded(
     cancel(order)
     run(delivery_of("OrderCancelled", RELEASE, order.id))
     payments.record_result(
-        provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        )
     )
     assert payment_event_types(order)[-3:] == [
         "PaymentVoided",
@@ -127,8 +142,8 @@ def test_a_capture_that_lands_after_the_void_is_refunded(
 
 def test_refunding_twice_refunds_once(customer: Any, provider: type[RecordingProvider]) -> None:
     order, _ = paid_order(customer)
-    payments.refund(order_id=order.id, actor=SYSTEM, reason="goodwill")
-    payments.refund(order_id=order.id, actor=SYSTEM, reason="goodwill")
+    payments.refund(RefundPayment(order_id=order.id, actor=SYSTEM, reason="goodwill"))
+    payments.refund(RefundPayment(order_id=order.id, actor=SYSTEM, reason="goodwill"))
     assert Refund.objects.count() == 1
     assert len(provider.called("refund")) == 1
     assert payment_event_types(order).count("PaymentRefunded") == 1
@@ -136,8 +151,8 @@ def test_refunding_twice_refunds_once(customer: Any, provider: type[RecordingPro
 
 def test_voiding_twice_voids_once(customer: Any, provider: type[RecordingProvider]) -> None:
     order, _ = submitted_order(customer)
-    payments.void(order_id=order.id, actor=SYSTEM)
-    payments.void(order_id=order.id, actor=SYSTEM)
+    payments.void(VoidPayment(order_id=order.id, actor=SYSTEM))
+    payments.void(VoidPayment(order_id=order.id, actor=SYSTEM))
     assert payment_event_types(order).count("PaymentVoided") == 1
     assert len(provider.called("void")) == 1
 
@@ -147,10 +162,10 @@ def test_only_a_settled_payment_can_be_refunded_and_only_an_open_one_voided(
 ) -> None:
     pending, _ = submitted_order(customer)
     with pytest.raises(InvalidPaymentTransition) as info:
-        payments.refund(order_id=pending.id, actor=SYSTEM)
+        payments.refund(RefundPayment(order_id=pending.id, actor=SYSTEM))
     assert info.value.extra["current_status"] == "submitted"
     paid, _ = paid_order(customer)
     with pytest.raises(InvalidPaymentTransition):
-        payments.void(order_id=paid.id, actor=SYSTEM)
+        payments.void(VoidPayment(order_id=paid.id, actor=SYSTEM))
     assert not Refund.objects.exists()
     assert payment_of(paid).status == "succeeded"

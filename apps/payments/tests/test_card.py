@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from apps.events.models import StoredEvent
+from apps.payments.commands import AuthorizePayment, RecordPaymentResult
 from apps.payments.errors import PaymentNotFound, PaymentResultConflict, PaymentStepNotSupported
 from apps.payments.tests.helpers import (
     SYSTEM,
@@ -41,7 +42,9 @@ def test_a_successful_charge_pays_the_order(customer: Any) -> None:
     order, payment = submitted_order(customer, "card")
     assert payment.provider_reference
     payments.record_result(
-        provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        )
     )
     assert state_of(order) == "PAID"
     assert payment_of(order).status == "succeeded"
@@ -55,10 +58,12 @@ def test_a_declined_charge_fails_the_order_with_the_providers_reason(customer: A
     order, payment = submitted_order(customer, "card")
     assert payment.provider_reference
     payments.record_result(
-        provider_reference=payment.provider_reference,
-        succeeded=False,
-        reason="insufficient funds",
-        actor=SYSTEM,
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference,
+            succeeded=False,
+            reason="insufficient funds",
+            actor=SYSTEM,
+        )
     )
     assert state_of(order) == "FAILED"
     assert payment_of(order).status == "declined"
@@ -74,10 +79,12 @@ def test_the_same_answer_twice_changes_nothing(customer: Any, succeeded: bool) -
     assert payment.provider_reference
     for _ in range(2):
         payments.record_result(
-            provider_reference=payment.provider_reference,
-            succeeded=succeeded,
-            reason="do not honour",
-            actor=SYSTEM,
+            RecordPaymentResult(
+                provider_reference=payment.provider_reference,
+                succeeded=succeeded,
+                reason="do not honour",
+                actor=SYSTEM,
+            )
         )
     assert state_of(order) == ("PAID" if succeeded else "FAILED")
     assert len(payment_event_types(order)) == 3
@@ -89,12 +96,16 @@ def test_the_opposite_answer_after_a_settled_one_is_a_409(customer: Any, first: 
     order, payment = submitted_order(customer, "card")
     assert payment.provider_reference
     payments.record_result(
-        provider_reference=payment.provider_reference, succeeded=first, actor=SYSTEM
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference, succeeded=first, actor=SYSTEM
+        )
     )
     before = StoredEvent.objects.count()
     with pytest.raises(PaymentResultConflict) as info:
         payments.record_result(
-            provider_reference=payment.provider_reference, succeeded=not first, actor=SYSTEM
+            RecordPaymentResult(
+                provider_reference=payment.provider_reference, succeeded=not first, actor=SYSTEM
+            )
         )
     assert info.value.status == 409
     assert StoredEvent.objects.count() == before
@@ -103,7 +114,9 @@ def test_the_opposite_answer_after_a_settled_one_is_a_409(customer: Any, first: 
 
 def test_a_result_for_an_unknown_reference_is_404(customer: Any) -> None:
     with pytest.raises(PaymentNotFound) as info:
-        payments.record_result(provider_reference="card_nope", succeeded=True, actor=SYSTEM)
+        payments.record_result(
+            RecordPaymentResult(provider_reference="card_nope", succeeded=True, actor=SYSTEM)
+        )
     assert info.value.status == 404
 
 
@@ -112,7 +125,9 @@ def test_a_card_payment_has_no_authorization_step(customer: Any) -> None:
     assert payment.provider_reference
     before = StoredEvent.objects.count()
     with pytest.raises(PaymentStepNotSupported) as info:
-        payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+        payments.authorize(
+            AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+        )
     assert info.value.status == 422
     assert StoredEvent.objects.count() == before
     assert payment_of(order).status == "submitted"

@@ -11,6 +11,7 @@ from apps.events.models import StoredEvent
 from apps.events.registry import registry
 from apps.events.subscriptions import HandlingOutcome
 from apps.orders.tests.factories import create_order
+from apps.payments.commands import RefundPayment, RequestPayment
 from apps.payments.models import Payment, Refund
 from apps.payments.state_machine import PaymentStatus
 from apps.payments.tests.helpers import (
@@ -114,7 +115,7 @@ def test_a_cancellation_delivered_before_the_creation_leaves_no_payment_behind(
 
 def test_the_database_refuses_a_second_payment_for_one_order(customer: Any) -> None:
     order = create_order(customer)
-    payment = payments.request_payment(order_id=order.id, actor=SYSTEM)
+    payment = payments.request_payment(RequestPayment(order_id=order.id, actor=SYSTEM))
     assert payment is not None
     twin = Payment(
         order_id=order.id,
@@ -131,7 +132,7 @@ def test_the_database_refuses_a_second_payment_for_one_order(customer: Any) -> N
 
 def test_the_database_refuses_a_second_refund_for_one_payment(customer: Any) -> None:
     order, payment = paid_order(customer)
-    payments.refund(order_id=order.id, actor=SYSTEM)
+    payments.refund(RefundPayment(order_id=order.id, actor=SYSTEM))
     twin = Refund(
         payment=payment,
         amount=payment.amount,

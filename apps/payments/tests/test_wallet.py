@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from apps.events.models import StoredEvent
+from apps.payments.commands import AuthorizePayment, RecordPaymentResult, VoidPayment
 from apps.payments.errors import InvalidPaymentTransition, PaymentResultNotExpected
 from apps.payments.provider import CaptureResult, CaptureStatus
 from apps.payments.tests.helpers import (
@@ -44,7 +45,9 @@ def test_authorizing_captures_the_money_and_pays_the_order(
 ) -> None:
     order, payment = submitted_order(customer, "wallet")
     assert payment.provider_reference
-    payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+    payments.authorize(
+        AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+    )
     assert payment_event_types(order) == [
         "PaymentRequested",
         "PaymentSubmitted",
@@ -55,7 +58,9 @@ def test_authorizing_captures_the_money_and_pays_the_order(
     assert payment_of(order).status == "succeeded"
     assert state_of(order) == "PAID"
     # Authorizing again (the customer came back twice) takes no money twice.
-    payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+    payments.authorize(
+        AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+    )
     assert len(provider.called("capture")) == 1
     assert len(payment_event_types(order)) == 4
 
@@ -66,7 +71,9 @@ def test_a_declined_capture_fails_the_order_with_the_providers_reason(
     provider.capture_answer = CaptureResult(CaptureStatus.DECLINED, "wallet balance too low")
     order, payment = submitted_order(customer, "wallet")
     assert payment.provider_reference
-    payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+    payments.authorize(
+        AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+    )
     assert payment_event_types(order)[-2:] == ["PaymentAuthorized", "PaymentDeclined"]
     assert state_of(order) == "FAILED"
     assert order_event(order, "PaymentFailed").payload["reason"] == "wallet balance too low"
@@ -78,11 +85,15 @@ def test_a_pending_capture_stays_authorized_until_the_provider_answers(
     provider.capture_answer = CaptureResult(CaptureStatus.PENDING)
     order, payment = submitted_order(customer, "wallet")
     assert payment.provider_reference
-    payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+    payments.authorize(
+        AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+    )
     assert payment_of(order).status == "authorized"
     assert state_of(order) == "PENDING"
     payments.record_result(
-        provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+        )
     )
     assert payment_event_types(order)[-2:] == ["PaymentAuthorized", "PaymentSucceeded"]
     assert state_of(order) == "PAID"
@@ -94,7 +105,9 @@ def test_money_cannot_arrive_for_a_session_the_customer_never_approved(customer:
     before = StoredEvent.objects.count()
     with pytest.raises(PaymentResultNotExpected) as info:
         payments.record_result(
-            provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+            RecordPaymentResult(
+                provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
+            )
         )
     assert info.value.status == 409
     assert StoredEvent.objects.count() == before
@@ -105,10 +118,12 @@ def test_the_customer_rejecting_the_payment_at_the_wallet_fails_the_order(custom
     order, payment = submitted_order(customer, "wallet")
     assert payment.provider_reference
     payments.record_result(
-        provider_reference=payment.provider_reference,
-        succeeded=False,
-        reason="customer rejected the payment",
-        actor=SYSTEM,
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference,
+            succeeded=False,
+            reason="customer rejected the payment",
+            actor=SYSTEM,
+        )
     )
     assert payment_of(order).status == "declined"
     assert state_of(order) == "FAILED"
@@ -123,11 +138,15 @@ def test_approving_after_the_order_was_cancelled_captures_nothing(
     cancel(order)
     # The OrderCancelled handler has not run yet (a busy worker): the order alone says no.
     with pytest.raises(InvalidStateTransition):
-        payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+        payments.authorize(
+            AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+        )
     assert provider.called("capture") == []
-    payments.void(order_id=order.id, actor=SYSTEM, reason="order cancelled")
+    payments.void(VoidPayment(order_id=order.id, actor=SYSTEM, reason="order cancelled"))
     # Once voided, the session cannot be authorized either.
     with pytest.raises(InvalidPaymentTransition):
-        payments.authorize(provider_reference=payment.provider_reference, actor=SYSTEM)
+        payments.authorize(
+            AuthorizePayment(provider_reference=payment.provider_reference, actor=SYSTEM)
+        )
     assert provider.called("capture") == []
     assert payment_of(order).status == "voided"

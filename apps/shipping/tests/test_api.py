@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from apps.events.models import StoredEvent
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
+from apps.shipping.commands import CreateShipment
 from apps.shipping.tests.helpers import SYSTEM, paid_order, shipment_of, shipping, state_of
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def test_staff_ship_with_the_shipments_carrier_and_deliver(
     staff_client: APIClient, customer_client: APIClient, customer: Any
 ) -> None:
     order = paid_order(customer, shipping_method="express")
-    shipping.create_shipment(order_id=order.id, actor=SYSTEM)
+    shipping.create_shipment(CreateShipment(order_id=order.id, actor=SYSTEM))
     detail = customer_client.get(f"/api/v1/orders/{order.id}/").json()
     assert detail["shipment"]["status"] == "requested"
     assert (detail["shipment"]["carrier"], detail["shipment"]["rate"]) == ("UPS", "14.90")
@@ -58,7 +59,7 @@ def test_a_stale_if_match_on_ship_is_409_and_ships_nothing(
     staff_client: APIClient, customer: Any
 ) -> None:
     order = paid_order(customer)
-    shipping.create_shipment(order_id=order.id, actor=SYSTEM)
+    shipping.create_shipment(CreateShipment(order_id=order.id, actor=SYSTEM))
     problem(
         staff_client.post(f"/api/v1/orders/{order.id}/ship/", HTTP_IF_MATCH='"2"'),
         409,

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from apps.events.models import StoredEvent
 from apps.events.registry import registry
 from apps.events.subscriptions import HandlingOutcome, handle_once
+from apps.shipping.commands import CreateShipment, ShipOrder
 from apps.shipping.models import Shipment
 from apps.shipping.state_machine import ShipmentStatus
 from apps.shipping.tests.helpers import (
@@ -60,7 +61,7 @@ def test_a_late_delivery_after_shipping_changes_nothing(customer: Any) -> None:
     order = paid_order(customer)
     delivery = delivery_of("OrderPaid", order.id)
     handle_once(*delivery)
-    shipping.ship(order_id=order.id, actor=SYSTEM)
+    shipping.ship(ShipOrder(order_id=order.id, actor=SYSTEM))
     before = counts()
     assert redeliver(delivery) == HandlingOutcome.SUCCEEDED
     assert counts() == before
@@ -69,7 +70,7 @@ def test_a_late_delivery_after_shipping_changes_nothing(customer: Any) -> None:
 
 def test_the_database_refuses_a_second_shipment_for_one_order(customer: Any) -> None:
     order = paid_order(customer)
-    shipping.create_shipment(order_id=order.id, actor=SYSTEM)
+    shipping.create_shipment(CreateShipment(order_id=order.id, actor=SYSTEM))
     twin = Shipment(
         order_id=order.id,
         carrier="DHL",

@@ -13,6 +13,7 @@ from apps.orders.commands import Actor, CancelOrder
 from apps.orders.models import Order
 from apps.orders.services import OrderService
 from apps.orders.tests.factories import create_order
+from apps.payments.commands import SubmitPayment
 from apps.payments.models import Payment, Refund
 from apps.payments.provider import SimulatedPaymentProvider
 from apps.payments.services import PaymentService
@@ -177,7 +178,9 @@ def test_a_result_that_overtakes_its_payment_fails_and_its_retry_is_processed(
     assert early.json()["code"] == "payment_not_found"
     assert state_of(order.id) == "PENDING"
 
-    PaymentService().submit_payment(order_id=order.id, actor=Actor(user_id=customer.pk))
+    PaymentService().submit_payment(
+        SubmitPayment(order_id=order.id, actor=Actor(user_id=customer.pk))
+    )
     assert Payment.objects.get(id=payment.id).provider_reference == reference
     retry = post_webhook(anon_client, "payment", message, webhook_id=webhook_id)
     assert retry.status_code == 200, retry.content

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from apps.orders.commands import Actor
 from apps.orders.models import Order
 from apps.orders.tests.factories import create_order
+from apps.payments.commands import RecordPaymentResult, SubmitPayment
 from apps.payments.services import PaymentService
 from apps.payments.tests.helpers import delivery_of, redeliver, submitted_order
 from apps.webhooks import simulator
@@ -115,7 +116,9 @@ def test_the_carrier_ships_then_delivers_unless_it_reorders(
     order, payment = submitted_order(customer, "card")
     assert payment.provider_reference
     PaymentService().record_result(
-        provider_reference=payment.provider_reference, succeeded=True, actor=Actor.system()
+        RecordPaymentResult(
+            provider_reference=payment.provider_reference, succeeded=True, actor=Actor.system()
+        )
     )
     shipping = [row for row in scheduled() if row.provider == "shipping"]
     assert [row.message_type for row in shipping] == (
@@ -239,7 +242,9 @@ def test_a_failed_send_is_retried_later_and_given_up_after_the_last_attempt(
 
 def test_a_row_claimed_by_another_sender_is_not_sent_twice(customer: Any) -> None:
     order = create_order(customer)
-    PaymentService().submit_payment(order_id=order.id, actor=Actor(user_id=customer.pk))
+    PaymentService().submit_payment(
+        SubmitPayment(order_id=order.id, actor=Actor(user_id=customer.pk))
+    )
     claimed = simulator._claim(10, lease=60)
     assert len(claimed) == 1
     assert simulator.send_due_webhooks(base_url=NO_LISTENER).attempted == 0

@@ -19,6 +19,7 @@ from apps.idempotency.keys import idempotency_key_of
 from apps.orders.api.v1.http import actor_of
 from apps.orders.queries import ensure_visible
 from apps.payments.api.v1 import serializers as s
+from apps.payments.commands import SubmitPayment
 from apps.payments.services import PaymentService
 from shared.openapi import PROBLEM
 
@@ -54,9 +55,11 @@ class OrderPayView(APIView):
         data = s.PayOrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment = service.submit_payment(
-            order_id=order_id,
-            actor=actor_of(request),
-            idempotency_key=idempotency_key_of(request, data.validated_data),
+            SubmitPayment(
+                order_id=order_id,
+                actor=actor_of(request),
+                idempotency_key=idempotency_key_of(request, data.validated_data),
+            )
         )
         response = Response(
             s.PaymentOutputSerializer(payment).data, status=status.HTTP_202_ACCEPTED

@@ -20,6 +20,7 @@ from apps.orders.api.v1.http import actor_of, expected_version_of, order_respons
 from apps.orders.api.v1.serializers import OrderOutputSerializer
 from apps.orders.queries import ensure_visible
 from apps.shipping.api.v1 import serializers as s
+from apps.shipping.commands import RecordDelivered, ShipOrder
 from apps.shipping.services import ShippingService
 from shared.openapi import IF_MATCH, PROBLEM
 
@@ -45,12 +46,14 @@ class OrderShipView(APIView):
         data.is_valid(raise_exception=True)
         body = data.validated_data
         order = service.ship(
-            order_id=order_id,
-            actor=actor_of(request),
-            tracking_number=body.get("tracking_number"),
-            carrier=body.get("carrier"),
-            idempotency_key=idempotency_key_of(request, body),
-            expected_version=expected_version_of(request),
+            ShipOrder(
+                order_id=order_id,
+                actor=actor_of(request),
+                tracking_number=body.get("tracking_number"),
+                carrier=body.get("carrier"),
+                idempotency_key=idempotency_key_of(request, body),
+                expected_version=expected_version_of(request),
+            )
         )
         return order_response(order)
 
@@ -71,9 +74,11 @@ class OrderDeliverView(APIView):
         data = s.DeliverOrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = service.record_delivered(
-            order_id=order_id,
-            actor=actor_of(request),
-            idempotency_key=idempotency_key_of(request, data.validated_data),
-            expected_version=expected_version_of(request),
+            RecordDelivered(
+                order_id=order_id,
+                actor=actor_of(request),
+                idempotency_key=idempotency_key_of(request, data.validated_data),
+                expected_version=expected_version_of(request),
+            )
         )
         return order_response(order)
