@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -52,11 +51,11 @@ def _subquery_sql(
     )
 
 
-def instance_from_json(model: type[ModelT], data: Mapping[str, Any] | str) -> ModelT:
-    """The ``model`` instance whose fields :func:`row_as_json_subquery` put in ``data``."""
-    row: Mapping[str, Any] = json.loads(data) if isinstance(data, str) else data
+def instance_from_json(model: type[ModelT], data: Mapping[str, Any]) -> ModelT:
+    """The ``model`` instance whose fields :func:`row_as_json_subquery` put in ``data`` (decoded
+    by the subquery's JSONField on either database)."""
     values: dict[str, Any] = {}
-    for name, raw in row.items():
+    for name, raw in data.items():
         field = model._meta.get_field(name)
         assert isinstance(field, models.Field), f"{name} is not a column of {model.__name__}"
         value = field.to_python(raw)

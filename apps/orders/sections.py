@@ -32,7 +32,7 @@ ORDER_ID_COLUMN = f'"{Order._meta.db_table}"."{Order._meta.pk.column}"'
 class SectionProvider:
     for_orders: Callable[[list[uuid.UUID]], Mapping[uuid.UUID, Section]]
     subquery: Callable[[], Expression]
-    from_json: Callable[[Mapping[str, Any] | str], Section]
+    from_json: Callable[[Mapping[str, Any]], Section]
 
 
 def provider_for(
@@ -49,7 +49,7 @@ def provider_for(
     def subquery() -> Expression:
         return row_as_json_subquery(model, fields, where_column="order_id", equals=ORDER_ID_COLUMN)
 
-    def from_json(data: Mapping[str, Any] | str) -> Section:
+    def from_json(data: Mapping[str, Any]) -> Section:
         return section_of(instance_from_json(model, data))
 
     return SectionProvider(for_orders=for_orders, subquery=subquery, from_json=from_json)

@@ -11,79 +11,76 @@ from shared.money import Money
 
 
 @dataclass(frozen=True, kw_only=True)
-class RequestPayment:
+class PaymentCommand:
+    """Base of the payment commands: who asks, and the key its events carry."""
+
+    actor: Actor
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForOrder(PaymentCommand):
+    """A command about the payment of one order, named by the order."""
+
+    order_id: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class FromProvider(PaymentCommand):
+    """A report of the provider, about the payment it knows by ``provider_reference``."""
+
+    provider_reference: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestPayment(ForOrder):
     """Request the order's payment (if it has none and is still pending)."""
 
-    actor: Actor
-    order_id: uuid.UUID
-    idempotency_key: str | None = None
-
 
 @dataclass(frozen=True, kw_only=True)
-class SubmitPayment:
+class SubmitPayment(ForOrder):
     """Hand the order's payment to the provider."""
 
-    actor: Actor
-    order_id: uuid.UUID
-    idempotency_key: str | None = None
+
+@dataclass(frozen=True, kw_only=True)
+class RefundPayment(ForOrder):
+    """Give a settled payment's money back."""
+
+    reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordPaymentResult:
-    """The provider's answer to a payment: success or decline."""
+class VoidPayment(ForOrder):
+    """Cancel a payment before any money moved."""
 
-    actor: Actor
-    provider_reference: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseCancelledOrderPayment(ForOrder):
+    """Refund or void a cancelled order's payment."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordPaymentResult(FromProvider):
+    """The provider's answer to a payment: success or decline; ``reported``, the amount it
+    says it took, must be the payment's own."""
+
     succeeded: bool
     reason: str = ""
     reported: Money | None = None
-    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class AuthorizePayment:
+class AuthorizePayment(FromProvider):
     """The customer approved the payment at the provider (wallet)."""
 
-    actor: Actor
-    provider_reference: str
-    idempotency_key: str | None = None
-
 
 @dataclass(frozen=True, kw_only=True)
-class RefundPayment:
-    """Give a settled payment's money back."""
-
-    actor: Actor
-    order_id: uuid.UUID
-    reason: str = ""
-    idempotency_key: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class VoidPayment:
-    """Cancel a payment before any money moved."""
-
-    actor: Actor
-    order_id: uuid.UUID
-    reason: str = ""
-    idempotency_key: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordRefund:
+class RecordRefund(FromProvider):
     """The provider reports the payment's money given back."""
 
-    actor: Actor
-    provider_reference: str
     refund_reference: str
-    reason: str = ""
-    idempotency_key: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReleaseCancelledOrderPayment:
-    """Refund or void a cancelled order's payment."""
-
-    actor: Actor
-    order_id: uuid.UUID
     reason: str = ""

@@ -10,65 +10,57 @@ from apps.orders.commands import Actor
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateShipment:
+class ShipmentCommand:
+    """Base of the shipping commands: each acts on one order's shipment."""
+
+    actor: Actor
+    order_id: uuid.UUID
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateShipment(ShipmentCommand):
     """Request a paid order's shipment and start processing it."""
 
-    actor: Actor
-    order_id: uuid.UUID
-    idempotency_key: str | None = None
-
 
 @dataclass(frozen=True, kw_only=True)
-class ShipOrder:
+class ShipOrder(ShipmentCommand):
     """Hand a processing order's parcel to its carrier (staff)."""
 
-    actor: Actor
-    order_id: uuid.UUID
     tracking_number: str | None = None
     carrier: str | None = None
-    idempotency_key: str | None = None
     expected_version: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordShipped:
+class RecordShipped(ShipmentCommand):
     """The carrier took the parcel."""
 
-    actor: Actor
-    order_id: uuid.UUID
     carrier: str
     tracking_number: str
-    idempotency_key: str | None = None
     expected_version: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordCarrierShipped:
-    """The carrier reports the parcel shipped."""
+class CarrierReport(ShipmentCommand):
+    """What the carrier reports of a parcel (shipped, or delivered): who carries it, under
+    which tracking number."""
 
-    actor: Actor
-    order_id: uuid.UUID
     carrier: str
     tracking_number: str
-    idempotency_key: str | None = None
+
+    def as_shipped(self) -> RecordShipped:
+        return RecordShipped(
+            actor=self.actor,
+            order_id=self.order_id,
+            idempotency_key=self.idempotency_key,
+            carrier=self.carrier,
+            tracking_number=self.tracking_number,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordCarrierDelivered:
-    """The carrier reports the parcel delivered."""
-
-    actor: Actor
-    order_id: uuid.UUID
-    carrier: str
-    tracking_number: str
-    idempotency_key: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordDelivered:
+class RecordDelivered(ShipmentCommand):
     """The parcel arrived."""
 
-    actor: Actor
-    order_id: uuid.UUID
-    idempotency_key: str | None = None
     expected_version: int | None = None

@@ -21,9 +21,8 @@ from apps.orders.models import Order, OrderItem
 from apps.orders.services import OrderService
 from apps.shipping.carriers import carrier_client
 from apps.shipping.commands import (
+    CarrierReport,
     CreateShipment,
-    RecordCarrierDelivered,
-    RecordCarrierShipped,
     RecordDelivered,
     RecordShipped,
     ShipOrder,
@@ -157,24 +156,16 @@ class ShippingService:
                 )
             )
 
-    def record_carrier_shipped(self, command: RecordCarrierShipped) -> Order:
+    def record_carrier_shipped(self, command: CarrierReport) -> Order:
         """The carrier reports the parcel shipped. It holds the parcel, so the shipment was
         requested, even if our reaction to the payment (which requests it) has not run yet: a
         paid order's shipment is requested first (idempotent), in the same transaction."""
         with transaction.atomic():
             order = self.orders.hold(command.order_id)
             self._request_if_only_paid(order, command.actor, command.idempotency_key)
-            return self.record_shipped(
-                RecordShipped(
-                    order_id=command.order_id,
-                    carrier=command.carrier,
-                    tracking_number=command.tracking_number,
-                    actor=command.actor,
-                    idempotency_key=command.idempotency_key,
-                )
-            )
+            return self.record_shipped(command.as_shipped())
 
-    def record_carrier_delivered(self, command: RecordCarrierDelivered) -> Order:
+    def record_carrier_delivered(self, command: CarrierReport) -> Order:
         """The carrier reports the parcel delivered. Delivered implies shipped: when that report
         has not arrived yet, the shipment is requested (if need be) and shipped first, all in
         this transaction."""
@@ -182,19 +173,11 @@ class ShippingService:
             order = self.orders.hold(command.order_id)
             self._request_if_only_paid(order, command.actor, command.idempotency_key)
             if lifecycle.may_be_shipped_later(order):
-                self.record_shipped(
-                    RecordShipped(
-                        order_id=command.order_id,
-                        carrier=command.carrier,
-                        tracking_number=command.tracking_number,
-                        actor=command.actor,
-                        idempotency_key=command.idempotency_key,
-                    )
-                )
+                self.record_shipped(command.as_shipped())
             return self.record_delivered(
                 RecordDelivered(
-                    order_id=command.order_id,
                     actor=command.actor,
+                    order_id=command.order_id,
                     idempotency_key=command.idempotency_key,
                 )
             )

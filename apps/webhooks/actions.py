@@ -25,7 +25,7 @@ from apps.payments.errors import (
 )
 from apps.payments.services import PaymentService
 from apps.payments.state_machine import AWAITING_PROVIDER, PaymentStatus
-from apps.shipping.commands import RecordCarrierDelivered, RecordCarrierShipped
+from apps.shipping.commands import CarrierReport
 from apps.shipping.errors import InvalidShipmentTransition
 from apps.shipping.services import ShippingService
 from apps.shipping.state_machine import ShipmentStatus
@@ -102,26 +102,20 @@ def payment_authorized(data: dict[str, Any], context: MessageContext) -> None:
 
 
 def shipment_shipped(data: dict[str, Any], context: MessageContext) -> None:
-    shipping.record_carrier_shipped(
-        RecordCarrierShipped(
-            order_id=data["order_id"],
-            carrier=data["carrier"],
-            tracking_number=data["tracking_number"],
-            actor=context.actor,
-            idempotency_key=context.idempotency_key,
-        )
-    )
+    shipping.record_carrier_shipped(_carrier_report(data, context))
 
 
 def shipment_delivered(data: dict[str, Any], context: MessageContext) -> None:
-    shipping.record_carrier_delivered(
-        RecordCarrierDelivered(
-            order_id=data["order_id"],
-            carrier=data["carrier"],
-            tracking_number=data["tracking_number"],
-            actor=context.actor,
-            idempotency_key=context.idempotency_key,
-        )
+    shipping.record_carrier_delivered(_carrier_report(data, context))
+
+
+def _carrier_report(data: dict[str, Any], context: MessageContext) -> CarrierReport:
+    return CarrierReport(
+        order_id=data["order_id"],
+        carrier=data["carrier"],
+        tracking_number=data["tracking_number"],
+        actor=context.actor,
+        idempotency_key=context.idempotency_key,
     )
 
 
