@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
 
 from apps.events import store
 from apps.events.base import DomainEvent
@@ -39,3 +41,31 @@ def save_change(
     store.append(
         [event], expected_version=previous, user_id=user_id, idempotency_key=idempotency_key
     )
+
+
+RowT = TypeVar("RowT", bound=VersionedRow)
+
+
+def create_once(
+    row: RowT,
+    event: DomainEvent,
+    *,
+    existing: dict[str, Any],
+    user_id: Any,
+    idempotency_key: str | None,
+) -> RowT:
+    """Insert an aggregate's first row with ``event`` as its version 1, once.
+
+    When a twin run already created it (a unique constraint refuses ``row``), the row that
+    ``existing`` finds is returned and nothing is appended. Must run inside
+    ``transaction.atomic()``; the insert gets a savepoint so that the refusal leaves the
+    caller's transaction usable.
+    """
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        found: RowT = type(row)._default_manager.get(**existing)
+        return found
+    store.append([event], expected_version=0, user_id=user_id, idempotency_key=idempotency_key)
+    return row

@@ -13,8 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from apps.events import store
-from apps.events.versioned import save_change
+from apps.events.versioned import create_once, save_change
 from apps.orders import lifecycle
 from apps.orders.commands import Actor, MarkDelivered, MarkShipped, StartProcessing
 from apps.orders.models import Order, OrderItem
@@ -244,29 +243,22 @@ class ShippingService:
             created_at=moment,
             updated_at=moment,
         )
-        try:
-            with transaction.atomic():
-                shipment.save(force_insert=True)
-        except IntegrityError:
-            # The order already has its shipment (order_id is unique): a twin run won.
-            return Shipment.objects.get(order_id=order.id)
-        store.append(
-            [
-                ShipmentRequested(
-                    aggregate_id=shipment.id,
-                    order_id=order.id,
-                    carrier=quote.carrier,
-                    service_level=quote.service_level,
-                    rate=quote.rate.amount,
-                    currency=quote.rate.currency,
-                    estimated_delivery=quote.estimated_delivery,
-                )
-            ],
-            expected_version=0,
+        # order_id is unique: when the order already has its shipment, a twin run won.
+        return create_once(
+            shipment,
+            ShipmentRequested(
+                aggregate_id=shipment.id,
+                order_id=order.id,
+                carrier=quote.carrier,
+                service_level=quote.service_level,
+                rate=quote.rate.amount,
+                currency=quote.rate.currency,
+                estimated_delivery=quote.estimated_delivery,
+            ),
+            existing={"order_id": order.id},
             user_id=actor.user_id,
             idempotency_key=idempotency_key,
         )
-        return shipment
 
     @staticmethod
     def _change(

@@ -10,8 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from apps.events import store
-from apps.events.versioned import save_change
+from apps.events.versioned import create_once, save_change
 from apps.orders.commands import Actor, ConfirmPayment, FailPayment
 from apps.orders.models import Order
 from apps.orders.services import OrderService
@@ -70,27 +69,20 @@ class PaymentServiceBase:
             created_at=moment,
             updated_at=moment,
         )
-        try:
-            with transaction.atomic():
-                payment.save(force_insert=True)
-        except IntegrityError:
-            # The order already has its payment (order_id is unique): a twin run won.
-            return Payment.objects.get(order_id=order.id)
-        store.append(
-            [
-                PaymentRequested(
-                    aggregate_id=payment.id,
-                    order_id=order.id,
-                    method=payment.method,
-                    amount=money.amount,
-                    currency=money.currency,
-                )
-            ],
-            expected_version=0,
+        # order_id is unique: when the order already has its payment, a twin run won.
+        return create_once(
+            payment,
+            PaymentRequested(
+                aggregate_id=payment.id,
+                order_id=order.id,
+                method=payment.method,
+                amount=money.amount,
+                currency=money.currency,
+            ),
+            existing={"order_id": order.id},
             user_id=actor.user_id,
             idempotency_key=idempotency_key,
         )
-        return payment
 
     def _expect_result(self, payment: Payment, status: PaymentStatus, *, succeeded: bool) -> None:
         if not strategy_for(payment.method).accepts_result(status, succeeded=succeeded):

@@ -142,3 +142,23 @@ def test_the_database_refuses_a_second_refund_for_one_payment(customer: Any) -> 
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         twin.save(force_insert=True)
+
+
+def test_a_twin_creation_finds_the_first_payment_and_appends_nothing(
+    customer: Any, settings: Any
+) -> None:
+    """The unique order id decides when two runs create the payment: the second gets the
+    first's row, and the log has one PaymentRequested."""
+    from apps.orders.commands import Actor
+    from apps.payments.services import PaymentService
+
+    settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = False
+    order = create_order(customer)
+    service = PaymentService()
+    with transaction.atomic():
+        first = service._create(order, Actor.system(), None)
+        second = service._create(order, Actor.system(), None)
+    assert second.id == first.id
+    assert Payment.objects.filter(order_id=order.id).count() == 1
+    requested = StoredEvent.objects.filter(event_type="PaymentRequested", partition_key=order.id)
+    assert list(requested.values_list("aggregate_id", flat=True)) == [first.id]
