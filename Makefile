@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint format bench drill clean
+.PHONY: install run run-prod test lint format bench drill clean
 
 $(INSTALLED): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_demo
 	$(PY) scripts/run_embedded.py
+
+# Production on this machine (README "Production"): PostgreSQL from DATABASE_URL, migrations,
+# static files, deploy checks, then gunicorn and the subscription runners (Celery worker + beat,
+# or RUN_PROD_ARGS=--runner=worker), all stopped together. Needs SECRET_KEY and DATABASE_URL.
+RUN_PROD_ARGS ?=
+run-prod: install
+	$(PY) scripts/run_prod.py $(RUN_PROD_ARGS)
 
 # The whole suite on SQLite, then again on PostgreSQL (skipped with a reason when unreachable,
 # a failure with OMS_REQUIRE_SERVICES=1).

@@ -51,6 +51,16 @@ def _reactions_after_commit(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_rate_limits(settings: Any) -> None:
+    """Tests send requests far faster than any client would: rate limits would turn them into
+    429s at random. The throttling tests turn their limit back on (``with_rate``)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]),
+    }
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Each test starts with nothing cached (authenticated tokens, statistics)."""
     from django.core.cache import cache

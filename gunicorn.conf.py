@@ -13,6 +13,10 @@ from __future__ import annotations
 import os
 
 
+def _debug() -> bool:
+    return os.environ.get("DEBUG", "1").lower() in {"1", "true", "yes", "on"}
+
+
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -33,6 +37,36 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
 # Each worker opens its own database connection after the fork (CONN_MAX_AGE keeps it).
 preload_app = False
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# The application logs one line per request itself, with its correlation id, user and order
+# (core/middleware.py); gunicorn's access line would repeat it. GUNICORN_ACCESS_LOG=- turns it on.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's own lines (workers booting, timeouts) in the format of the application's.
+if (os.environ.get("OMS_LOG_FORMAT") or ("text" if _debug() else "json")) == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "format": "%(levelname)s %(name)s %(message)s",
+                "rename_fields": {"levelname": "level", "name": "logger"},
+                "timestamp": "time",
+            }
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker's metric files stay (its counts still add up) but are marked as of a dead
+    process (prometheus_client's multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

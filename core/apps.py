@@ -6,6 +6,6 @@ class CoreConfig(AppConfig):
     verbose_name = "OMS core"
 
     def ready(self) -> None:
-        from core import authentication
+        from core import authentication, checks  # noqa: F401 (checks register themselves)
 
         authentication.connect_invalidation()

@@ -12,6 +12,9 @@ per-process memory cache (no ``CACHE_URL``) other processes notice when their en
 most ``OMS_AUTH_CACHE_SECONDS`` later, as does a change that bypasses ``save()`` (a queryset's
 ``update()``). Unknown keys are never cached: each costs the lookup it
 costs today, and nobody can fill the cache with them.
+
+Failed authentications are counted per address (``shared/throttling.py``): past
+``OMS_THROTTLE_AUTH_FAILURES`` a caller presenting tokens gets 429 without a lookup.
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from shared.throttling import AuthenticationFailureThrottle
 
 
 def cache_key(token_key: str) -> str:
@@ -32,6 +39,18 @@ def cache_key(token_key: str) -> str:
 
 
 class CachedTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None  # no token presented: nothing to count
+        throttle = AuthenticationFailureThrottle()
+        throttle.refuse_if_exceeded(request)
+        try:
+            return super().authenticate(request)
+        except AuthenticationFailed:
+            throttle.record_failure()
+            raise
+
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         seconds = settings.OMS_AUTH_CACHE_SECONDS
         if seconds <= 0:

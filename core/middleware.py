@@ -1,23 +1,33 @@
-"""Middleware of the service: request correlation and problem documents for every API error.
+"""Middleware of the service: request correlation, one log line and the metrics of each request,
+and problem documents for every API error.
 
-Every event a request appends carries the request's correlation id.
+Every event a request appends, and every line it logs, carries the request's correlation id.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.common import CommonMiddleware
 
 from apps.events.context import correlated
 from core.problems import API_PREFIX, PROBLEM_CONTENT_TYPE, generic_problem_response
+from shared import log_context, metrics
 
 HEADER = "X-Correlation-ID"
 
+logger = logging.getLogger("oms.requests")
+
 
 class CorrelationIdMiddleware:
+    """Outermost: the request's correlation id (the client's ``X-Correlation-ID`` when it is a
+    UUID, a new one otherwise) is on every event it appends, every line it logs and its answer."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -27,9 +37,59 @@ class CorrelationIdMiddleware:
             correlation_id = uuid.UUID(incoming) if incoming else None
         except ValueError:
             correlation_id = None  # a malformed id from a client is replaced, not trusted
-        with correlated(correlation_id) as causation:
+        with (
+            correlated(correlation_id) as causation,
+            log_context.bound(correlation_id=causation.correlation_id),
+        ):
             response = self.get_response(request)
         response[HEADER] = str(causation.correlation_id)
+        return response
+
+
+# Probes and scrapes arrive every few seconds: their lines are DEBUG, not INFO.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class RequestTelemetryMiddleware:
+    """One log line and the request metrics per request, with what was answered.
+
+    Labelled by the route pattern (``api/v1/orders/<uuid:pk>/``), not the path, so the number of
+    series stays bounded; an unknown path is ``unmatched``. The user is the one the request
+    authenticated as (DRF sets it on the Django request too); the order is the one the URL names.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.strip("/") + "/"
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = request.resolver_match
+        route = "/" + match.route if match is not None else "unmatched"
+        if match is None and request.path.startswith(self.static_prefix):
+            route = self.static_prefix + "*"
+        metrics.http_requests.labels(route, request.method, response.status_code).inc()
+        metrics.http_request_duration.labels(route, request.method).observe(elapsed)
+        user = getattr(request, "user", None)
+        order_id = (match.kwargs.get("pk") or match.kwargs.get("order_id")) if match else None
+        logger.log(
+            logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "user_id": user.pk if user is not None and user.is_authenticated else None,
+                "order_id": str(order_id) if order_id else None,
+            },
+        )
         return response
 
 

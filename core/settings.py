@@ -8,6 +8,7 @@ subscriptions with ``manage.py worker`` processes or Celery (``CELERY_BROKER_URL
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -46,8 +47,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", True)
-_DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
-SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
+OMS_DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+SECRET_KEY = os.environ.get("SECRET_KEY", OMS_DEVELOPMENT_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "core",
@@ -76,16 +78,24 @@ INSTALLED_APPS = [
 INSTALLED_APPS += env_list("OMS_EXTRA_APPS", [])
 
 MIDDLEWARE = [
-    # Outermost: it also sees what the middleware below answer (a disallowed Host is a 400 there).
+    # Outermost: every line logged below carries the correlation id, and the request's own line
+    # and metrics record the final answer (also what the middleware below answer).
+    "core.middleware.CorrelationIdMiddleware",
+    "core.middleware.RequestTelemetryMiddleware",
+    # A disallowed Host is a 400 answered below: this turns it into a problem document too.
     "core.middleware.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the Swagger UI's) from STATIC_ROOT, compressed, cached forever
+    # under their hashed names; answered before sessions and authentication are looked at.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "core.middleware.ApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "core.middleware.CorrelationIdMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"
@@ -130,6 +140,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: a login from a locked-out username and address is refused before the
+# password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -143,7 +160,18 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or VAR_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves what `collectstatic` gathered, under names that carry a hash of their
+    # content (cacheable forever) and pre-compressed; development serves the apps' files as they
+    # are (WhiteNoise finds them itself while DEBUG is on).
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -158,6 +186,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
+    # Writes per user (per address when anonymous) and webhook requests per address; the failed
+    # authentications per address are counted by core.authentication (shared/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["shared.throttling.WriteRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "writes": os.environ.get("OMS_THROTTLE_WRITES", "50/s") or None,
+        "webhooks": os.environ.get("OMS_THROTTLE_WEBHOOKS", "100/s") or None,
+        "auth_failures": os.environ.get("OMS_THROTTLE_AUTH_FAILURES", "20/m") or None,
+    },
+    # The client address is the connection's unless a proxy in front says otherwise: with
+    # OMS_TRUSTED_PROXIES=N the N-th address from the right of X-Forwarded-For (0: ignore it).
+    "NUM_PROXIES": env_int("OMS_TRUSTED_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -211,6 +250,8 @@ OMS_IDEMPOTENCY_LOCK_TIMEOUT_MS = env_int("OMS_IDEMPOTENCY_LOCK_TIMEOUT_MS", 500
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+# Celery's processes log through LOGGING below (JSON in production), not a handler of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # One queue name per deployment keeps several OMS instances (or test runs) on one broker apart.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("OMS_CELERY_QUEUE", "oms")
 CELERY_TASK_ACKS_LATE = True
@@ -249,15 +290,67 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # Probes and scrapes come over plain HTTP from inside the network, not through the proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
+# --- Admin login attempts (django-axes) -------------------------------------------------------
+# After OMS_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused (429) for OMS_LOGIN_LOCKOUT_MINUTES, even with the right password; a success resets it.
+AXES_FAILURE_LIMIT = env_int("OMS_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("OMS_LOGIN_LOCKOUT_MINUTES", 15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = env_int("OMS_TRUSTED_PROXIES", 0) or None
+
+# --- Logs -------------------------------------------------------------------------------------
+# One line per request, command and event delivery, each with the ids it concerns
+# (shared/log_context.py). JSON in production (one object per line, for the log pipeline),
+# readable text in development. Every line goes through the root handler only, once.
+OMS_LOG_FORMAT = os.environ.get("OMS_LOG_FORMAT") or ("text" if DEBUG else "json")
+if OMS_LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("OMS_LOG_FORMAT must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "shared.log_context.ContextFilter"}},
+    "formatters": {
+        "text": {
+            "()": "shared.log_context.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # ISO 8601 in UTC, e.g. 2026-01-31T12:00:00.123456+00:00
+            "timestamp": "time",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": OMS_LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # httpx logs every request at INFO: the provider simulator would flood the worker's output.
-    "loggers": {"httpx": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own loggers lose the handlers Django gives them and propagate to the root:
+        # otherwise each of their lines is printed twice.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # 4xx and 5xx are on the request's own line; a 5xx's traceback still comes from here.
+        "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
+        # runserver's access line repeats the request's own line.
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        # httpx logs every request at INFO: the provider simulator would flood the worker's output.
+        "httpx": {"level": "WARNING"},
+        # Beat sends the dispatch task every second; a line for each sending, receipt and success
+        # would drown the deliveries' own lines. Failures are still logged (ERROR).
+        "celery.beat": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # --- Payment and shipping methods offered at order creation -----------------------------------
@@ -290,13 +383,13 @@ OMS_CARRIER_CLIENT = os.environ.get("OMS_CARRIER_CLIENT", "apps.shipping.carrier
 # is accepted, and the simulator signs with the first. Rotate without downtime: add the new secret,
 # switch the sender to it, remove the old one. The development defaults are public, so they apply
 # only while DEBUG is on; in production a provider without a secret has every webhook rejected.
-_DEV_WEBHOOK_SECRETS = {
+OMS_DEVELOPMENT_WEBHOOK_SECRETS = {
     "payment": "whsec_b21zLWRldmVsb3BtZW50LW9ubHktcGF5bWVudC13ZWJob29rLXNlY3JldCE=",
     "shipping": "whsec_b21zLWRldmVsb3BtZW50LW9ubHktc2hpcHBpbmctd2ViaG9vay1zZWNyZXQ=",
 }
 OMS_WEBHOOK_SECRETS = {
     provider: env_list(f"OMS_WEBHOOK_SECRETS_{provider.upper()}", [secret] if DEBUG else [])
-    for provider, secret in _DEV_WEBHOOK_SECRETS.items()
+    for provider, secret in OMS_DEVELOPMENT_WEBHOOK_SECRETS.items()
 }
 # The simulated payment provider and carrier call the service back with signed webhooks.
 OMS_SIMULATOR_ENABLED = env_bool("OMS_SIMULATOR_ENABLED", DEBUG)
@@ -318,3 +411,16 @@ OMS_SIMULATOR_HTTP_TIMEOUT_SECONDS = env_float("OMS_SIMULATOR_HTTP_TIMEOUT_SECON
 OMS_STATS_CACHE_SECONDS = env_int("OMS_STATS_CACHE_SECONDS", 30)
 # How long a token that authenticated is trusted without a database read (core/authentication.py).
 OMS_AUTH_CACHE_SECONDS = env_int("OMS_AUTH_CACHE_SECONDS", 60)
+
+# --- Health, readiness and metrics ------------------------------------------------------------
+# /readyz fails when the oldest event a subscription has not handled yet is older than this, or
+# when a segment with work has not moved its checkpoint for OMS_READY_STALL_SECONDS.
+OMS_READY_MAX_LAG_SECONDS = env_float("OMS_READY_MAX_LAG_SECONDS", 300.0)
+OMS_READY_STALL_SECONDS = env_float("OMS_READY_STALL_SECONDS", 120.0)
+# /readyz also connects to the broker: by default when CELERY_BROKER_URL is set (Celery runs the
+# subscriptions); deployments with `manage.py worker` processes have no broker to check.
+OMS_READY_CHECK_BROKER = env_bool("OMS_READY_CHECK_BROKER", "CELERY_BROKER_URL" in os.environ)
+# Who may read /metrics: addresses in these networks, or a request with
+# "Authorization: Bearer <OMS_METRICS_TOKEN>". Both empty: /metrics answers 404.
+OMS_METRICS_ALLOWED_NETWORKS = env_list("OMS_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+OMS_METRICS_TOKEN = os.environ.get("OMS_METRICS_TOKEN", "")

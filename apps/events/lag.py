@@ -22,6 +22,15 @@ class SegmentStatus:
     dead: int
     updated_at: datetime | None
 
+    def stalled(self, bound_seconds: float, now: datetime) -> bool:
+        """Whether it has events to handle and has not moved for longer than ``bound_seconds``
+        (since its checkpoint last moved, or, never run, since its oldest waiting event)."""
+        if not self.behind:
+            return False
+        if self.updated_at is not None:
+            return (now - self.updated_at).total_seconds() > bound_seconds
+        return (self.oldest_behind_seconds or 0.0) > bound_seconds
+
 
 def status(now: datetime | None = None) -> list[SegmentStatus]:
     """Position, backlog, parked and dead counts of every (subscription, segment)."""

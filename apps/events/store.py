@@ -21,7 +21,7 @@ from apps.events.base import DomainEvent, to_json
 from apps.events.context import current_causation
 from apps.events.models import StoredEvent, bucket_of
 from apps.events.projection import apply_inline
-from shared import clock
+from shared import clock, metrics
 from shared import rows as shared_rows
 from shared.exceptions import ConcurrencyConflict
 
@@ -64,7 +64,15 @@ def append(
     # The read models of this database change in this transaction, with the write.
     apply_inline(stored)
     after_commit.log_grew()
+    appended_types = [row.event_type for row in stored]
+    transaction.on_commit(lambda: _count_appended(appended_types))
     return stored
+
+
+def _count_appended(event_types: list[str]) -> None:
+    # Counted once committed: a rolled-back command appended nothing.
+    for event_type in event_types:
+        metrics.events_appended.labels(event_type).inc()
 
 
 def _rows_of(

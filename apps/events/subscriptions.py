@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from apps.events.models import (
 )
 from apps.events.registry import registry
 from apps.events.retry import current_policy
-from shared import clock
+from shared import clock, log_context, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -273,21 +274,45 @@ def _retry_due_parked(checkpoint: SubscriptionCheckpoint, size: int, moment: dat
 def attempt(subscription: str, event: StoredEvent) -> BaseException | None:
     """Run the handler on ``event`` in a savepoint; the exception it raised, or None."""
     envelope = event.envelope()
-    try:
-        handler = registry.create(subscription)
-        with transaction.atomic(), caused_by(envelope.event_id, _uuid(envelope.correlation_id)):
-            handler.handle(envelope)
-    except Exception as exc:
-        logger.warning(
-            "%s failed on event %s (%s): %s",
+    started = time.perf_counter()
+    about = {
+        "subscription": subscription,
+        "event_type": event.event_type,
+        "position": event.position,
+    }
+    with log_context.bound(
+        correlation_id=envelope.correlation_id,
+        event_id=envelope.event_id,
+        # The partition key is the id of the order an event is about (DomainEvent.partition_key).
+        order_id=event.partition_key,
+    ):
+        try:
+            handler = registry.create(subscription)
+            with transaction.atomic(), caused_by(envelope.event_id, _uuid(envelope.correlation_id)):
+                handler.handle(envelope)
+        except Exception as exc:
+            metrics.event_deliveries.labels(subscription, "failed").inc()
+            logger.warning(
+                "%s failed on %s: %s",
+                subscription,
+                event.event_type,
+                f"{type(exc).__name__}: {exc}",
+                extra={**about, "outcome": "failed", "duration_ms": _since(started)},
+            )
+            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+            return exc
+        metrics.event_deliveries.labels(subscription, "succeeded").inc()
+        logger.info(
+            "%s handled %s",
             subscription,
-            event.position,
             event.event_type,
-            f"{type(exc).__name__}: {exc}",
+            extra={**about, "outcome": "succeeded", "duration_ms": _since(started)},
         )
-        exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-        return exc
     return None
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 def _park(

@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 from apps.idempotency import records
 from apps.idempotency.keys import HEADER, fingerprint_of, idempotency_key_of, owner_of, scope_of
 from apps.idempotency.schema import idempotent_schema
+from shared import metrics
 
 Handler = TypeVar("Handler", bound=Callable[..., HttpResponseBase])
 V = TypeVar("V", bound=type[APIView])
@@ -75,6 +76,8 @@ def idempotent(handler: Handler) -> Handler:
                     fingerprint=fingerprint_of(request),
                 )
                 if not claim.is_new:
+                    route = getattr(request.resolver_match, "route", "") or "unknown"
+                    metrics.idempotent_replays.labels(route).inc()
                     return records.replay(claim.record)
                 response = handler(view, request, *args, **kwargs)
                 if not is_success(response.status_code):

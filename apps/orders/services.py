@@ -42,6 +42,7 @@ from shared import clock, rows
 from shared.exceptions import ConcurrencyConflict, InvalidCommand
 from shared.ids import new_id
 from shared.money import Money, in_currency_places, validate_currency
+from shared.observed import observed_command
 
 MAX_ITEMS_PER_ORDER = 100
 MAX_QUANTITY_PER_ITEM = 1_000_000
@@ -58,6 +59,7 @@ class OrderService:
         ``apps.orders.lifecycle``; they change it only through this service's commands."""
         return repositories.lock_order(order_id)
 
+    @observed_command
     def create_order(self, command: CreateOrder) -> Order:
         currency = validate_currency(command.currency)
         self._check_methods(command.payment_method, command.shipping_method)
@@ -135,6 +137,7 @@ class OrderService:
             )
         return lines, total
 
+    @observed_command
     def confirm_payment(self, command: ConfirmPayment) -> Order:
         def event(order: Order, from_state: str) -> OrderTransitionEvent:
             return OrderPaid(
@@ -148,6 +151,7 @@ class OrderService:
 
         return self._transition(command, OrderState.PAID, event)
 
+    @observed_command
     def fail_payment(self, command: FailPayment) -> Order:
         def event(order: Order, from_state: str) -> OrderTransitionEvent:
             return PaymentFailed(
@@ -159,6 +163,7 @@ class OrderService:
 
         return self._transition(command, OrderState.FAILED, event)
 
+    @observed_command
     def cancel_order(self, command: CancelOrder) -> Order:
         def event(order: Order, from_state: str) -> OrderTransitionEvent:
             return OrderCancelled(
@@ -170,6 +175,7 @@ class OrderService:
 
         return self._transition(command, OrderState.CANCELLED, event)
 
+    @observed_command
     def start_processing(self, command: StartProcessing) -> Order:
         def event(order: Order, from_state: str) -> OrderTransitionEvent:
             return OrderProcessingStarted(
@@ -178,6 +184,7 @@ class OrderService:
 
         return self._transition(command, OrderState.PROCESSING, event)
 
+    @observed_command
     def mark_shipped(self, command: MarkShipped) -> Order:
         def event(order: Order, from_state: str) -> OrderTransitionEvent:
             return OrderShipped(
@@ -190,6 +197,7 @@ class OrderService:
 
         return self._transition(command, OrderState.SHIPPED, event)
 
+    @observed_command
     def mark_delivered(self, command: MarkDelivered) -> Order:
         def event(order: Order, from_state: str) -> OrderTransitionEvent:
             return OrderDelivered(

@@ -41,6 +41,7 @@ from shared import clock
 from shared.exceptions import ConcurrencyConflict, InvalidCommand
 from shared.ids import new_id
 from shared.money import Money
+from shared.observed import observed_command
 
 
 class ShippingService:
@@ -49,6 +50,7 @@ class ShippingService:
     def __init__(self) -> None:
         self.orders = OrderService()
 
+    @observed_command
     def create_shipment(self, command: CreateShipment) -> Shipment | None:
         """Request the paid order's shipment (rate and estimate from its strategy) and start
         processing the order, together.
@@ -74,6 +76,7 @@ class ShippingService:
                 )
         return shipment
 
+    @observed_command
     def ship(self, command: ShipOrder) -> Order:
         """Hand the processing order to its shipment's carrier (staff).
 
@@ -110,6 +113,7 @@ class ShippingService:
                 )
             )
 
+    @observed_command
     def record_shipped(self, command: RecordShipped) -> Order:
         """The carrier took the parcel: the shipment is shipped and the order SHIPPED."""
         with transaction.atomic():
@@ -155,6 +159,7 @@ class ShippingService:
                 )
             )
 
+    @observed_command
     def record_carrier_shipped(self, command: CarrierReport) -> Order:
         """The carrier reports the parcel shipped. It holds the parcel, so the shipment was
         requested, even if our reaction to the payment (which requests it) has not run yet: a
@@ -164,6 +169,7 @@ class ShippingService:
             self._request_if_only_paid(order, command.actor, command.idempotency_key)
             return self.record_shipped(command.as_shipped())
 
+    @observed_command
     def record_carrier_delivered(self, command: CarrierReport) -> Order:
         """The carrier reports the parcel delivered. Delivered implies shipped: when that report
         has not arrived yet, the shipment is requested (if need be) and shipped first, all in
@@ -189,6 +195,7 @@ class ShippingService:
                 CreateShipment(order_id=order.id, actor=actor, idempotency_key=idempotency_key)
             )
 
+    @observed_command
     def record_delivered(self, command: RecordDelivered) -> Order:
         """The parcel arrived: the shipment is delivered and the order DELIVERED."""
         with transaction.atomic():

@@ -25,7 +25,7 @@ from apps.webhooks.errors import WebhookProcessingFailed
 from apps.webhooks.messages import Message, message_type_of, parse
 from apps.webhooks.models import Provider, WebhookLog, WebhookOutcome
 from apps.webhooks.verification import ID_HEADER, secrets_for, verify
-from shared import clock
+from shared import clock, metrics
 from shared.exceptions import DomainError, WebhookSignatureInvalid
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,25 @@ def receive(provider: Provider, *, headers: Mapping[str, str], body: bytes) -> R
         entry.message_type = message_type_of(body)
         return reject(entry, exc)
     return _apply(entry, message)
+
+
+def observe(receipt: Receipt) -> Receipt:
+    """Count the request's outcome and write its one log line (ids only: no headers, no body)."""
+    entry = receipt.log
+    metrics.webhooks_received.labels(entry.provider, entry.outcome).inc()
+    logger.info(
+        "%s webhook %s",
+        entry.provider,
+        entry.outcome,
+        extra={
+            "provider": entry.provider,
+            "outcome": entry.outcome,
+            "webhook_id": entry.webhook_id,
+            "message_type": entry.message_type,
+            "order_id": str(entry.order_id) if entry.order_id else None,
+        },
+    )
+    return receipt
 
 
 def reject(entry: WebhookLog, problem: DomainError | APIException) -> Receipt:

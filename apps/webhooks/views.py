@@ -27,9 +27,10 @@ from rest_framework.views import APIView
 from apps.webhooks.errors import WebhookBodyTooLarge
 from apps.webhooks.messages import types_of
 from apps.webhooks.models import Provider, WebhookOutcome
-from apps.webhooks.receiver import new_entry, receive, reject
+from apps.webhooks.receiver import new_entry, observe, receive, reject
 from apps.webhooks.verification import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from shared.openapi import PROBLEM
+from shared.throttling import WebhookRateThrottle
 
 SIGNATURE_HEADERS = [
     OpenApiParameter(
@@ -120,6 +121,7 @@ def _schema(provider: Provider) -> Any:
 class WebhookView(APIView):
     authentication_classes = ()  # the signature is the authentication
     permission_classes = (AllowAny,)
+    throttle_classes = (WebhookRateThrottle,)
     provider: ClassVar[Provider]
 
     def handle_webhook(self, request: Request) -> Response:
@@ -128,9 +130,11 @@ class WebhookView(APIView):
             body = request.body
         except RequestDataTooBig:
             # Logged without its body, which was never read.
-            reject(new_entry(self.provider, headers=headers, body=b""), WebhookBodyTooLarge())
+            observe(
+                reject(new_entry(self.provider, headers=headers, body=b""), WebhookBodyTooLarge())
+            )
             raise WebhookBodyTooLarge() from None
-        receipt = receive(self.provider, headers=headers, body=body)
+        receipt = observe(receive(self.provider, headers=headers, body=body))
         if receipt.problem is not None:
             raise receipt.problem
         return Response(WebhookOutcomeSerializer(receipt.log).data)

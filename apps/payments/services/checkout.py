@@ -33,9 +33,11 @@ from apps.payments.state_machine import (
 from apps.payments.strategies import strategy_for
 from shared import clock
 from shared.money import Money
+from shared.observed import observed_command
 
 
 class Checkout(PaymentServiceBase):
+    @observed_command
     def request_payment(self, command: RequestPayment) -> Payment | None:
         """The order's payment, requested now if it has none; None when the order is past paying.
 
@@ -51,6 +53,7 @@ class Checkout(PaymentServiceBase):
                 return None
             return self._create(order, command.actor, command.idempotency_key)
 
+    @observed_command
     def submit_payment(self, command: SubmitPayment) -> Payment:
         """Hand the order's payment to the provider through the order's strategy.
 
@@ -88,6 +91,7 @@ class Checkout(PaymentServiceBase):
             )
         return payment
 
+    @observed_command
     def record_result(self, command: RecordPaymentResult) -> Payment:
         """Record the provider's answer: success pays the order, a decline fails it.
 
@@ -143,6 +147,7 @@ class Checkout(PaymentServiceBase):
             )
         return payment
 
+    @observed_command
     def authorize(self, command: AuthorizePayment) -> Payment:
         """The customer approved the payment at the provider (wallet): capture the money now.
 

@@ -23,6 +23,7 @@ from apps.payments.state_machine import (
     PaymentStatus,
     transition,
 )
+from shared.observed import observed_command
 
 
 class GiveBack(Protocol):
@@ -32,6 +33,7 @@ class GiveBack(Protocol):
 
 
 class MoneyBack(PaymentServiceBase):
+    @observed_command
     def refund(self, command: RefundPayment) -> Payment:
         """Refund the order's settled payment. Refunding it again changes nothing."""
         return self._give_back(
@@ -43,6 +45,7 @@ class MoneyBack(PaymentServiceBase):
             command.idempotency_key,
         )
 
+    @observed_command
     def void(self, command: VoidPayment) -> Payment:
         """Void the order's payment while no money has moved. Voiding it again changes nothing."""
         return self._give_back(
@@ -70,6 +73,7 @@ class MoneyBack(PaymentServiceBase):
                 give_back(payment, reason=reason, actor=actor, idempotency_key=idempotency_key)
         return payment
 
+    @observed_command
     def record_refund(self, command: RecordRefund) -> Payment:
         """The provider reports the payment's money given back: a refund we asked for, or one made
         at the provider. The provider is not asked again; reporting it twice changes nothing.
@@ -89,6 +93,7 @@ class MoneyBack(PaymentServiceBase):
                 )
         return payment
 
+    @observed_command
     def release_for_cancelled_order(self, command: ReleaseCancelledOrderPayment) -> Payment | None:
         """A cancelled order's payment: refunded if it succeeded, voided if it was still open."""
         with transaction.atomic():

@@ -1,0 +1,46 @@
+"""Deployment checks of the service's own settings (``manage.py check --deploy``).
+
+Errors, not warnings: each would let anyone who read this repository act as a trusted party.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+
+
+@register(Tags.security, deploy=True)
+def check_production_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    if not settings.DEBUG and settings.OMS_SIMULATOR_ENABLED:
+        messages.append(
+            Error(
+                "The provider simulator is on with DEBUG off: it approves payments and reports "
+                "deliveries, signing them with the configured production webhook secrets.",
+                hint="Unset OMS_SIMULATOR_ENABLED (or set it to 0) in production.",
+                id="oms.E001",
+            )
+        )
+    public = set(settings.OMS_DEVELOPMENT_WEBHOOK_SECRETS.values())
+    for provider, secrets in settings.OMS_WEBHOOK_SECRETS.items():
+        if public.intersection(secrets):
+            messages.append(
+                Error(
+                    f"OMS_WEBHOOK_SECRETS_{provider.upper()} holds the public development "
+                    "secret: anyone can sign webhooks that move orders.",
+                    hint="Use the secret your provider issued (whsec_...).",
+                    id="oms.E002",
+                )
+            )
+    if settings.SECRET_KEY == settings.OMS_DEVELOPMENT_SECRET_KEY:
+        messages.append(
+            Error(
+                "SECRET_KEY is the public development key: sessions and password reset links "
+                "can be forged.",
+                hint="Set SECRET_KEY to a long random value kept secret.",
+                id="oms.E003",
+            )
+        )
+    return messages
