@@ -8,6 +8,7 @@ stable ``code``. Django-level 404/500 pages under ``/api/`` use the same format.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.conf import settings
@@ -107,7 +108,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
                 exc.status_code = 403
         wait = getattr(exc, "wait", None)
         if isinstance(exc, drf.Throttled) and wait is not None:
-            headers["Retry-After"] = str(int(wait))
+            # Whole seconds, rounded up: "0" would invite an immediate retry that is refused too.
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
         set_rollback()
         return problem_response(_drf_problem(exc), headers)
     # Anything else is a bug: log it and answer a problem document instead of an HTML page.

@@ -23,13 +23,15 @@ class SegmentStatus:
     updated_at: datetime | None
 
     def stalled(self, bound_seconds: float, now: datetime) -> bool:
-        """Whether it has events to handle and has not moved for longer than ``bound_seconds``
-        (since its checkpoint last moved, or, never run, since its oldest waiting event)."""
-        if not self.behind:
+        """Whether events have waited for it longer than ``bound_seconds`` while its checkpoint
+        stood still: measured from its oldest waiting event, or from its last move if that came
+        later (a segment idle for hours is not stalled by an event that arrived a second ago)."""
+        if not self.behind or self.oldest_behind_seconds is None:
             return False
+        waiting = self.oldest_behind_seconds
         if self.updated_at is not None:
-            return (now - self.updated_at).total_seconds() > bound_seconds
-        return (self.oldest_behind_seconds or 0.0) > bound_seconds
+            waiting = min(waiting, (now - self.updated_at).total_seconds())
+        return waiting > bound_seconds
 
 
 def status(now: datetime | None = None) -> list[SegmentStatus]:

@@ -1,0 +1,408 @@
+"""What operators rely on in production: health and readiness, metrics, logs, rate limits.
+
+The production command itself (gunicorn, Celery, static files) is tested end to end in
+``test_production_run.py``; these tests hold each piece to its promise in process.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging.config
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from prometheus_client import REGISTRY
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from apps.events.subscriptions import run_until_idle
+from apps.orders.models import Order
+from apps.webhooks.tests.helpers import SECRETS, post_webhook
+from core.problems import PROBLEM_CONTENT_TYPE
+from shared.clock import frozen_clock
+from tests.integration.celery_worker import require_broker
+
+# Commits for real: the reactions and the counts of committed events follow them.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORDER = {
+    "currency": "EUR",
+    "items": [{"sku": "BOOK-1", "name": "A book", "quantity": 1, "unit_price": "12.50"}],
+}
+
+
+def create_order(client: APIClient, **headers: str) -> Any:
+    return client.post("/api/v1/orders/", ORDER, format="json", headers=headers)
+
+
+def with_rates(settings: Any, **rates: str) -> None:
+    """Turn the named throttles on (the suite runs with every rate off)."""
+    current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**current, **rates},
+    }
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+    body: dict[str, Any] = json.loads(response.content)
+    assert body["code"] == code
+    return body
+
+
+# --- health and readiness -----------------------------------------------------------------------
+
+
+def test_healthz_answers_without_asking_the_database(
+    anon_client: APIClient, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(0):
+        response = anon_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_is_ready_when_the_database_the_broker_and_the_subscriptions_are(
+    settings: Any, anon_client: APIClient
+) -> None:
+    require_broker()
+    settings.OMS_READY_CHECK_BROKER = True
+    response = anon_client.get("/readyz")
+    assert response.status_code == 200, response.content
+    checks = response.json()["checks"]
+    assert {name: check["status"] for name, check in checks.items()} == {
+        "database": "ok",
+        "broker": "ok",
+        "subscriptions": "ok",
+    }
+
+
+def test_readyz_fails_with_a_clear_problem_when_the_broker_is_down(
+    settings: Any, anon_client: APIClient
+) -> None:
+    settings.OMS_READY_CHECK_BROKER = True
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    body = assert_problem(anon_client.get("/readyz"), 503, "not_ready")
+    assert body["detail"].startswith("broker: ")
+    assert body["checks"]["broker"]["status"] == "failing"
+    assert body["checks"]["database"] == {"status": "ok"}
+    assert body["checks"]["subscriptions"]["status"] == "ok"
+
+
+def test_readyz_fails_when_a_subscription_is_stalled_and_recovers_when_it_moves(
+    settings: Any, customer_client: APIClient, anon_client: APIClient
+) -> None:
+    settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = False  # no runner: the events wait
+    settings.OMS_READY_CHECK_BROKER = False
+    settings.OMS_READY_STALL_SECONDS = 60.0
+    settings.OMS_READY_MAX_LAG_SECONDS = 600.0
+    # From now on: the checkpoints the migrations made are of today.
+    with frozen_clock(datetime.now(UTC)) as clock:
+        assert create_order(customer_client).status_code == 201
+        clock.advance(timedelta(seconds=30))
+        young = anon_client.get("/readyz")
+        assert young.status_code == 200, young.content
+        assert young.json()["checks"]["subscriptions"]["events_behind"] >= 1
+
+        clock.advance(timedelta(seconds=31))
+        body = assert_problem(anon_client.get("/readyz"), 503, "not_ready")
+        assert "stalled for over 60 s with events waiting" in body["detail"]
+        assert "payments.request_payment[" in body["detail"]
+        assert body["checks"]["database"] == {"status": "ok"}
+
+        clock.advance(timedelta(seconds=600))
+        lagging = assert_problem(anon_client.get("/readyz"), 503, "not_ready")
+        assert "the oldest unhandled event is 661 s old (bound 600 s)" in lagging["detail"]
+
+        run_until_idle()
+        assert anon_client.get("/readyz").status_code == 200
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_requests_commands_events_and_replays_are_counted(customer_client: APIClient) -> None:
+    route = {"route": "/api/v1/orders/", "method": "POST", "status": "201"}
+    before = {
+        "requests": sample("oms_http_requests_total", **route),
+        "latency": sample(
+            "oms_http_request_duration_seconds_count", route="/api/v1/orders/", method="POST"
+        ),
+        "commands": sample("oms_commands_total", command="CreateOrder", outcome="ok"),
+        "events": sample("oms_events_appended_total", event_type="OrderCreated"),
+        "replays": sample("oms_idempotent_replays_total", route="api/v1/orders/"),
+        "deliveries": sample(
+            "oms_event_deliveries_total",
+            subscription="payments.request_payment",
+            outcome="succeeded",
+        ),
+    }
+    key = f"metrics-{uuid.uuid4()}"
+    assert create_order(customer_client, **{"Idempotency-Key": key}).status_code == 201
+    assert create_order(customer_client, **{"Idempotency-Key": key}).status_code == 201
+    assert sample("oms_http_requests_total", **route) == before["requests"] + 2
+    assert (
+        sample("oms_http_request_duration_seconds_count", route="/api/v1/orders/", method="POST")
+        == before["latency"] + 2
+    )
+    assert sample("oms_commands_total", command="CreateOrder", outcome="ok") == (
+        before["commands"] + 1
+    )
+    assert sample("oms_events_appended_total", event_type="OrderCreated") == before["events"] + 1
+    assert sample("oms_idempotent_replays_total", route="api/v1/orders/") == before["replays"] + 1
+    assert (
+        sample(
+            "oms_event_deliveries_total",
+            subscription="payments.request_payment",
+            outcome="succeeded",
+        )
+        == before["deliveries"] + 1
+    )
+
+
+def test_a_refused_command_is_counted_as_refused(customer_client: APIClient) -> None:
+    order_id = create_order(customer_client).json()["id"]
+    before = sample("oms_commands_total", command="CancelOrder", outcome="refused")
+    customer_client.post(f"/api/v1/orders/{order_id}/cancel/", {}, format="json")
+    second = customer_client.post(f"/api/v1/orders/{order_id}/cancel/", {}, format="json")
+    assert second.status_code == 409
+    assert sample("oms_commands_total", command="CancelOrder", outcome="refused") == before + 1
+
+
+def test_metrics_show_the_backlog_of_each_subscription(
+    settings: Any, customer_client: APIClient, anon_client: APIClient
+) -> None:
+    settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = False
+
+    def backlog() -> float:
+        text = anon_client.get("/metrics").content.decode()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("oms_subscription_lag_events{")
+            and 'subscription="payments.request_payment"' in line
+        )
+
+    assert backlog() == 0
+    create_order(customer_client)
+    create_order(customer_client)
+    assert backlog() == 2
+    run_until_idle()
+    assert backlog() == 0
+
+
+def test_webhook_outcomes_are_counted_by_provider(settings: Any, anon_client: APIClient) -> None:
+    settings.OMS_WEBHOOK_SECRETS = {provider: [secret] for provider, secret in SECRETS.items()}
+    before = sample("oms_webhooks_received_total", provider="payment", outcome="rejected")
+    message = {"type": "payment.failed", "timestamp": "2026-01-31T12:00:00Z", "data": {}}
+    response = post_webhook(anon_client, "payment", message, secret="whsec_d3Jvbmc=")
+    assert response.status_code == 401
+    assert sample("oms_webhooks_received_total", provider="payment", outcome="rejected") == (
+        before + 1
+    )
+
+
+def test_metrics_are_refused_outside_the_allowed_networks_unless_the_token_is_presented(
+    settings: Any, anon_client: APIClient
+) -> None:
+    settings.OMS_METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]  # the test client is 127.0.0.1
+    settings.OMS_METRICS_TOKEN = ""
+    assert_problem(anon_client.get("/metrics"), 403, "permission_denied")
+    settings.OMS_METRICS_TOKEN = "scrape-secret-123"
+    assert_problem(
+        anon_client.get("/metrics", headers={"Authorization": "Bearer wrong"}),
+        403,
+        "permission_denied",
+    )
+    allowed = anon_client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-123"})
+    assert allowed.status_code == 200
+    assert b"oms_log_head_position" in allowed.content
+    assert anon_client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
+    settings.OMS_METRICS_ALLOWED_NETWORKS = []
+    settings.OMS_METRICS_TOKEN = ""
+    assert_problem(anon_client.get("/metrics"), 404, "not_found")
+
+
+# --- logs ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def json_log() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The service's own logging configuration, in production's JSON format, at DEBUG, into a
+    buffer: returns the lines logged so far, parsed."""
+    stream = io.StringIO()
+    config = copy.deepcopy(django_settings.LOGGING)
+    config["handlers"]["console"]["formatter"] = "json"
+    config["handlers"]["console"]["stream"] = stream
+    config["root"]["level"] = "DEBUG"
+    logging.config.dictConfig(config)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logging.config.dictConfig(django_settings.LOGGING)
+
+
+def test_a_request_is_one_json_line_carrying_its_correlation_id(
+    json_log: Callable[[], list[dict[str, Any]]], customer_client: APIClient, customer: Any
+) -> None:
+    correlation_id = str(uuid.uuid4())
+    response = create_order(customer_client, **{"X-Correlation-ID": correlation_id})
+    assert response.status_code == 201
+    lines = json_log()
+    requests_ = [line for line in lines if line["logger"] == "oms.requests"]
+    assert len(requests_) == 1, lines
+    line = requests_[0]
+    assert line["correlation_id"] == correlation_id
+    assert line["status"] == 201
+    assert line["method"] == "POST"
+    assert line["route"] == "/api/v1/orders/"
+    assert line["user_id"] == customer.pk
+    assert datetime.fromisoformat(line["time"]).utcoffset() == timedelta(0)
+    command = next(line for line in lines if line.get("command") == "CreateOrder")
+    assert command["order_id"] == response.json()["id"]
+    # Everything it caused (the payment requested after the commit) carries the same id.
+    assert {line["correlation_id"] for line in lines} == {correlation_id}
+    delivery = next(line for line in lines if line["logger"] == "apps.events.subscriptions")
+    assert delivery["order_id"] == response.json()["id"]
+    assert delivery["event_type"] == "OrderCreated"
+
+
+def test_error_answers_are_logged_once(
+    json_log: Callable[[], list[dict[str, Any]]], anon_client: APIClient, customer_client: APIClient
+) -> None:
+    anon_client.get("/api/v1/no-such-thing/")
+    anon_client.get("/api/v1/orders/", headers={"Authorization": "Token not-a-real-token"})
+    order_id = create_order(customer_client).json()["id"]
+    customer_client.post(f"/api/v1/orders/{order_id}/cancel/", {}, format="json")
+    refused = customer_client.post(f"/api/v1/orders/{order_id}/cancel/", {}, format="json")
+    assert refused.status_code == 409
+    lines = json_log()
+    assert [line["status"] for line in lines if line["logger"] == "oms.requests"] == [
+        404,
+        401,
+        201,
+        200,
+        409,
+    ]
+    messages = [line["message"] for line in lines]
+    assert not [line for line in lines if line["logger"].startswith("django")], lines
+    assert len(messages) == len(set(messages)), messages
+
+
+def test_tokens_passwords_and_webhook_secrets_are_never_logged(
+    json_log: Callable[[], list[dict[str, Any]]],
+    settings: Any,
+    customer: Any,
+    customer_client: APIClient,
+    anon_client: APIClient,
+) -> None:
+    settings.OMS_WEBHOOK_SECRETS = {provider: [secret] for provider, secret in SECRETS.items()}
+    token = Token.objects.get_or_create(user=customer)[0].key
+    bad_token = "0123456789abcdef0123456789abcdef01234567"
+    order_id = create_order(customer_client).json()["id"]
+    anon_client.get("/api/v1/orders/", headers={"Authorization": f"Token {bad_token}"})
+    message = {
+        "type": "payment.failed",
+        "timestamp": "2026-01-31T12:00:00Z",
+        "data": {"provider_reference": "card_unknown", "reason": "declined"},
+    }
+    webhook = post_webhook(anon_client, "payment", message)
+    signature = webhook.wsgi_request.headers["webhook-signature"]
+    password = "the-Wrong-password-42"
+    Client().post("/admin/login/", {"username": customer.username, "password": password})
+    text = json.dumps(json_log())
+    assert order_id in text  # the lines were captured
+    for secret in (token, bad_token, password, SECRETS["payment"], signature.split(",", 1)[1]):
+        assert secret not in text
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+
+def test_bad_tokens_get_429_after_the_configured_number_from_one_address(
+    settings: Any, anon_client: APIClient, customer: Any
+) -> None:
+    with_rates(settings, auth_failures="5/m")
+    for attempt in range(5):
+        response = anon_client.get(
+            "/api/v1/orders/", headers={"Authorization": f"Token wrong-{attempt}"}
+        )
+        assert_problem(response, 401, "authentication_failed")
+    refused = anon_client.get("/api/v1/orders/", headers={"Authorization": "Token wrong-6"})
+    assert_problem(refused, 429, "throttled")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    # Refused before the lookup: from that address even a valid token waits.
+    valid = f"Token {Token.objects.get_or_create(user=customer)[0].key}"
+    assert_problem(
+        anon_client.get("/api/v1/orders/", headers={"Authorization": valid}), 429, "throttled"
+    )
+    # Another address is counted on its own.
+    elsewhere = anon_client.get(
+        "/api/v1/orders/", headers={"Authorization": "Token wrong-7"}, REMOTE_ADDR="10.9.8.7"
+    )
+    assert_problem(elsewhere, 401, "authentication_failed")
+    assert (
+        anon_client.get(
+            "/api/v1/orders/", headers={"Authorization": valid}, REMOTE_ADDR="10.9.8.7"
+        ).status_code
+        == 200
+    )
+
+
+def test_writes_are_limited_per_user_and_a_refused_write_changes_nothing(
+    settings: Any, customer_client: APIClient, other_client: APIClient
+) -> None:
+    with_rates(settings, writes="3/m")
+    for _ in range(3):
+        assert create_order(customer_client).status_code == 201
+    refused = create_order(customer_client)
+    assert_problem(refused, 429, "throttled")
+    assert int(refused["Retry-After"]) >= 1
+    assert Order.objects.count() == 3
+    assert customer_client.get("/api/v1/orders/").status_code == 200  # reads are not limited
+    assert create_order(other_client).status_code == 201  # another user has their own budget
+
+
+def test_webhooks_are_limited_per_sending_address(settings: Any, anon_client: APIClient) -> None:
+    with_rates(settings, webhooks="2/m")
+    message = {"type": "payment.failed", "timestamp": "2026-01-31T12:00:00Z", "data": {}}
+    for _ in range(2):
+        response = post_webhook(anon_client, "payment", message, secret="whsec_d3Jvbmc=")
+        assert response.status_code == 401
+    refused = post_webhook(anon_client, "payment", message, secret="whsec_d3Jvbmc=")
+    assert_problem(refused, 429, "throttled")
+
+
+def test_admin_login_is_refused_after_repeated_wrong_passwords_even_with_the_right_one(
+    settings: Any, staff: Any
+) -> None:
+    settings.AXES_FAILURE_LIMIT = 5
+    browser = Client()
+    for _ in range(5):
+        wrong = browser.post("/admin/login/", {"username": staff.username, "password": "nope"})
+        assert wrong.status_code in {200, 429}
+    right = browser.post(
+        "/admin/login/", {"username": staff.username, "password": "test-password-123"}
+    )
+    assert right.status_code == 429
+    assert "_auth_user_id" not in browser.session
+    # Another address is not locked out of the same account.
+    elsewhere = Client(REMOTE_ADDR="10.9.8.7")
+    accepted = elsewhere.post(
+        "/admin/login/", {"username": staff.username, "password": "test-password-123"}
+    )
+    assert accepted.status_code == 302
+    assert elsewhere.session["_auth_user_id"] == str(staff.pk)
