@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +21,14 @@ from django.db import connection
 from apps.events.models import StoredEvent
 from apps.events.subscriptions import run_until_idle
 from apps.orders.models import Order
+from apps.payments.models import Payment
 from apps.webhooks.models import SimulatedWebhook, WebhookLog, WebhookOutcome
+from apps.webhooks.tests.helpers import PAYMENT_SECRET, SHIPPING_SECRET
+
+ROOT = Path(__file__).resolve().parents[3]
+# The application_name of the connections of a command run in its own process: a test terminates
+# those, and only those.
+SIMULATE_APP = "oms-simulate-under-test"
 
 ORDERS = 200
 DELIVERED_PATH = [
@@ -140,3 +152,154 @@ def test_simulating_200_orders_ends_terminal_with_a_summary_that_matches_the_dat
 def test_simulate_needs_at_least_one_order() -> None:
     with pytest.raises(CommandError, match="at least 1"):
         call_command("simulate", orders=0)
+
+
+def start_simulate(base_url: str, *args: str) -> subprocess.Popen[str]:
+    """``manage.py simulate`` in a process of its own, on the test database, as it runs for real."""
+    db = connection.settings_dict
+    user = f"{db['USER']}@" if db.get("USER") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{user}{host}:{port}/{db['NAME']}"
+        f"?application_name={SIMULATE_APP}",
+        "OMS_SIMULATOR_ENABLED": "1",
+        # The command signs what it sends with the secrets the live server checks (this
+        # directory's conftest).
+        "OMS_WEBHOOK_SECRETS_PAYMENT": PAYMENT_SECRET,
+        "OMS_WEBHOOK_SECRETS_SHIPPING": SHIPPING_SECRET,
+        "OMS_SIMULATOR_SEND_CONCURRENCY": "8",
+        # A batch claimed on a connection that is then cut goes out when its lease (3 x this + 5 s)
+        # ends: short, to keep such a test quick.
+        "OMS_SIMULATOR_HTTP_TIMEOUT_SECONDS": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "simulate", "--base-url", base_url, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str], *, timeout: float) -> tuple[str, str]:
+    """The process's output once it ended (killed if it outlives ``timeout``)."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"simulate did not end in {timeout} s:\n{out}\n{err}")
+    print(out, err)  # shown by pytest when the test fails, and with -s
+    return out, err
+
+
+def wait_for(condition: Callable[[], bool], what: str, *, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def simulate_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [SIMULATE_APP]
+        )
+        return int(cursor.fetchone()[0])
+
+
+def terminate_simulate_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            [SIMULATE_APP],
+        )
+        return sum(1 for (done,) in cursor.fetchall() if done)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_connections_are_terminated_reconnects_and_prints_a_true_summary(
+    live_server: Any, fast_simulator: Any, worker_thread: None
+) -> None:
+    orders = 20
+    process = start_simulate(
+        live_server.url, "--orders", str(orders), "--concurrency", "4", "--seed", "3"
+    )
+    try:
+        # Orders coming in: the command has its connections open (the main thread's, which read
+        # the demo user and will poll and count, and the sender's) and has not counted yet.
+        wait_for(
+            lambda: Order.objects.exists() and simulate_connections() >= 2,
+            "the command's first orders",
+        )
+        assert terminate_simulate_connections() >= 2
+        assert process.poll() is None
+    finally:
+        out, err = finish(process, timeout=60)
+
+    assert process.returncode == 0
+    assert "Traceback" not in err
+    summary = parse_summary(out)
+    states = Counter(
+        Order.objects.filter(customer__username="demo-customer").values_list("state", flat=True)
+    )
+    assert sum(states.values()) == orders
+    assert set(states) <= {"DELIVERED", "FAILED"}
+    assert summary["states"] == dict(states)
+    assert summary["orders not terminal"] == "0"
+    assert int(summary["events written"]) == StoredEvent.objects.count()
+    logged = Counter(WebhookLog.objects.values_list("outcome", flat=True))
+    assert int(summary["webhooks processed"]) == logged[WebhookOutcome.PROCESSED] > 0
+    assert int(summary["webhooks ignored (stale)"]) == logged[WebhookOutcome.IGNORED]
+    assert int(summary["webhooks failed"]) == logged[WebhookOutcome.FAILED] == 0
+    assert int(summary["webhook duplicates absorbed"]) == logged[WebhookOutcome.DUPLICATE]
+    assert int(summary["webhooks rejected"]) == logged[WebhookOutcome.REJECTED] == 0
+    assert "error" not in summary
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_loses_the_database_for_good_prints_its_last_summary_and_fails(
+    live_server: Any, settings: Any
+) -> None:
+    import psycopg
+    from psycopg import sql
+
+    settings.OMS_SIMULATOR_ENABLED = False  # no provider answers: the orders wait, and it polls
+    orders = 5
+    process = start_simulate(
+        live_server.url, "--orders", str(orders), "--no-sender", "--db-patience", "1"
+    )
+    name = sql.Identifier(connection.settings_dict["NAME"])
+    params = {**connection.get_connection_params(), "dbname": "postgres", "autocommit": True}
+    try:
+        wait_for(lambda: Payment.objects.count() == orders, "every order paid")
+        time.sleep(1.0)  # the command polls every 0.2 s: it has counted a summary by now
+        # The database turns every new connection away (as one that is down would), then the
+        # command's own is cut.
+        with psycopg.connect(**params) as admin:
+            admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name))
+            try:
+                assert terminate_simulate_connections() == 1
+                out, err = finish(process, timeout=30)
+            finally:
+                admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(name))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+    assert process.returncode == 1
+    assert "Traceback" not in err
+    assert "CommandError: the database was lost during the run" in err
+    summary = parse_summary(out)
+    states = Counter(Order.objects.values_list("state", flat=True))
+    assert summary["states"] == dict(states) == {"PENDING": orders}
+    assert summary["orders not terminal"] == str(orders)
+    assert int(summary["events written"]) == StoredEvent.objects.count() > 0
+    assert summary["error"].startswith("lost the database, no connection for 1 s: ")

@@ -8,17 +8,18 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import StringIO
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.db.models import Count, Max
 from rest_framework.authtoken.models import Token
 
@@ -38,6 +39,17 @@ PRODUCTS = (
 # A client retries a failed request (idempotency keys make that safe) for about 10 s in all: long
 # enough to ride out a web server that is restarted.
 RETRIES = 8
+# How long a database read waits for a lost connection to come back before the run gives up on
+# the database (the default of --db-patience): about as long as the client's retries.
+DB_PATIENCE_SECONDS = 10.0
+# What a terminated connection, a restarting server or an unreachable one raises.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+T = TypeVar("T")
+
+
+class DatabaseLost(Exception):
+    """The database stayed unreachable for longer than the run's patience."""
 
 
 @dataclass
@@ -128,6 +140,12 @@ class Command(BaseCommand):
             action="store_true",
             help="do not send due simulated webhooks from this command (a worker does it)",
         )
+        parser.add_argument(
+            "--db-patience",
+            type=float,
+            default=DB_PATIENCE_SECONDS,
+            help="seconds to keep reconnecting to a lost database before giving up on the run",
+        )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -141,8 +159,16 @@ class Command(BaseCommand):
                 "warning: OMS_SIMULATOR_ENABLED is off here; the server must have it on or no "
                 "provider will answer."
             )
-        token = demo_customer_token()
-        log_mark = WebhookLog.objects.aggregate(last=Max("id"))["last"] or 0
+        patience: float = options["db_patience"]
+        try:
+            # bootstrap_demo is idempotent: running it again after a lost connection is safe.
+            token = reconnecting(demo_customer_token, patience=patience)
+            log_mark = reconnecting(
+                lambda: WebhookLog.objects.aggregate(last=Max("id"))["last"] or 0,
+                patience=patience,
+            )
+        except DatabaseLost as exc:
+            raise CommandError(f"cannot reach the database: {exc}") from exc
         run_id = uuid.uuid4().hex[:12]
         started = time.monotonic()
 
@@ -154,34 +180,57 @@ class Command(BaseCommand):
             )
             sender.start()
         errors: list[str] = []
-        try:
-            order_ids = drive_orders(
-                base_url,
-                token,
-                count=count,
-                concurrency=max(1, options["concurrency"]),
-                seed=options["seed"],
-                methods=methods,
-                run_id=run_id,
-                errors=errors,
-            )
-            wait_until_terminal(order_ids, deadline=started + options["timeout"])
-        finally:
-            stop.set()
-            if sender is not None:
-                sender.join(timeout=30)
-        wall = time.monotonic() - started
+        order_ids: list[uuid.UUID] = []
+        # The last summary counted: what is printed if the database is lost for good afterwards.
+        summary: RunSummary | None = None
 
-        summary = summarize(order_ids, log_mark=log_mark, wall_seconds=wall, errors=errors)
+        def tally() -> RunSummary:
+            nonlocal summary
+            wall = time.monotonic() - started
+            summary = reconnecting(
+                lambda: summarize(order_ids, log_mark=log_mark, wall_seconds=wall, errors=errors),
+                patience=patience,
+            )
+            return summary
+
+        lost = False
+        try:
+            try:
+                order_ids = drive_orders(
+                    base_url,
+                    token,
+                    count=count,
+                    concurrency=max(1, options["concurrency"]),
+                    seed=options["seed"],
+                    methods=methods,
+                    run_id=run_id,
+                    errors=errors,
+                )
+                wait_until_terminal(tally, deadline=started + options["timeout"])
+            finally:
+                stop.set()
+                if sender is not None:
+                    sender.join(timeout=30)
+            tally()  # once more after the sender stopped: what it sent last is counted too
+        except DatabaseLost as exc:
+            lost = True
+            errors.append(f"lost the database, no connection for {patience:g} s: {exc}")
+
         if options["json"]:
-            self.stdout.write(json.dumps(summary.as_dict(), indent=2))
+            report = summary.as_dict() if summary else {"orders": len(order_ids), "errors": errors}
+            self.stdout.write(json.dumps(report, indent=2))
         else:
             self.stdout.write(
                 f"simulated {count} orders against {base_url} "
                 f"(concurrency {options['concurrency']}, seed {options['seed']})"
             )
-            for line in summary.lines():
+            for line in summary.lines() if summary else [f"error: {e}" for e in errors]:
                 self.stdout.write(line)
+        if lost:
+            raise CommandError(
+                "the database was lost during the run: the counts above are the last ones read"
+            )
+        assert summary is not None  # counted after the run, or the database was lost
         stuck = summary.orders - summary.terminal
         if stuck or len(order_ids) < count:
             raise CommandError(
@@ -198,11 +247,41 @@ def demo_customer_token() -> str:
     return Token.objects.get(user=user).key
 
 
+def reconnecting(read: Callable[[], T], *, patience: float) -> T:
+    """``read()``, run again on a new connection while the database is lost, for ``patience`` s.
+
+    A connection the server dropped (``pg_terminate_backend``, a restart) fails every later query:
+    Django replaces a broken connection only around a request, which a command never is, so it is
+    closed here and the next query opens a new one. The pauses grow (to 2 s) to ride out a
+    restart without hammering the server.
+    """
+    give_up = time.monotonic() + patience
+    pause = 0.1
+    while True:
+        try:
+            return read()
+        except CONNECTION_ERRORS as exc:
+            connection.close()
+            if time.monotonic() + pause > give_up:
+                raise DatabaseLost(f"{type(exc).__name__}: {exc}".strip()) from exc
+            time.sleep(pause)
+            pause = min(2.0, pause * 2)
+
+
 def send_until(stop: threading.Event, base_url: str) -> None:
     """Send due simulated webhooks until ``stop`` is set (runs in its own thread)."""
     try:
         while not stop.is_set():
-            report = simulator.send_due_webhooks(base_url=base_url)
+            try:
+                report = simulator.send_due_webhooks(base_url=base_url)
+            except CONNECTION_ERRORS:
+                # The database is gone for now: keep trying on a new connection until the run
+                # stops (the main thread gives up on a database that stays away). A batch claimed
+                # but not recorded is due again when its lease ends; a copy the server already
+                # processed is then absorbed as a duplicate.
+                connection.close()
+                stop.wait(0.5)
+                continue
             if report.attempted == 0:
                 stop.wait(0.05)
             close_old_connections()
@@ -295,9 +374,15 @@ def _post(client: httpx.Client, path: str, body: dict[str, Any], *, key: str) ->
     raise AssertionError("unreachable")
 
 
-def wait_until_terminal(order_ids: list[uuid.UUID], *, deadline: float) -> None:
+def wait_until_terminal(count: Callable[[], RunSummary], *, deadline: float) -> None:
+    """Count the run's summary every 0.2 s until every order is terminal or ``deadline`` passes.
+
+    Counting the whole summary (not just the orders still open) keeps a recent one at hand for
+    the report if the database is lost for good.
+    """
     while time.monotonic() < deadline:
-        if not Order.objects.filter(id__in=order_ids).exclude(state__in=SETTLED_STATES).exists():
+        summary = count()
+        if summary.terminal == summary.orders:
             return
         time.sleep(0.2)
 
