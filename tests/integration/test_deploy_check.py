@@ -45,3 +45,49 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def deploy_check(**overrides: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "k" * 20 + "production-secret-with-enough-entropy-0123456789",
+        "ALLOWED_HOSTS": "oms.example.com",
+        "DATABASE_URL": "sqlite:///:memory:",
+        "OMS_WEBHOOK_SECRETS_PAYMENT": "whsec_cHJvZHVjdGlvbi1wYXltZW50LXNlY3JldA==",
+        "OMS_WEBHOOK_SECRETS_SHIPPING": "whsec_cHJvZHVjdGlvbi1zaGlwcGluZy1zZWNyZXQ=",
+        **overrides,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_fails_with_the_simulator_on_in_production() -> None:
+    result = deploy_check(OMS_SIMULATOR_ENABLED="1")
+    assert result.returncode != 0
+    assert "ERRORS:" in result.stderr
+    assert "(oms.E001) The provider simulator is on with DEBUG off" in result.stderr
+
+
+def test_check_deploy_fails_with_a_public_development_webhook_secret() -> None:
+    from django.conf import settings
+
+    public = settings.OMS_DEVELOPMENT_WEBHOOK_SECRETS["shipping"]
+    result = deploy_check(OMS_WEBHOOK_SECRETS_SHIPPING=f"whsec_cHJvZHVjdGlvbg==,{public}")
+    assert result.returncode != 0
+    assert "(oms.E002) OMS_WEBHOOK_SECRETS_SHIPPING holds the public development" in result.stderr
+    assert "OMS_WEBHOOK_SECRETS_PAYMENT holds" not in result.stderr
+
+
+def test_check_deploy_fails_with_the_public_development_secret_key() -> None:
+    from django.conf import settings
+
+    result = deploy_check(SECRET_KEY=settings.OMS_DEVELOPMENT_SECRET_KEY)
+    assert result.returncode != 0
+    assert "(oms.E003) SECRET_KEY is the public development key" in result.stderr

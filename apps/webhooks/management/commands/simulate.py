@@ -358,19 +358,23 @@ def _place_and_pay(
 
 
 def _post(client: httpx.Client, path: str, body: dict[str, Any], *, key: str) -> httpx.Response:
-    """POST with an idempotency key, retried on transport errors and retryable answers."""
+    """POST with an idempotency key, retried on transport errors and retryable answers (5xx,
+    409 while a twin is in flight, 429 after the Retry-After the service asked for)."""
     for attempt in range(1, RETRIES + 1):
+        pause = min(2.0, 0.25 * attempt)
         try:
             response = client.post(path, json=body, headers={"Idempotency-Key": key})
         except httpx.TransportError:
             if attempt == RETRIES:
                 raise
         else:
-            if response.status_code < 500 and response.status_code != 409:
+            if response.status_code < 500 and response.status_code not in {409, 429}:
                 return response
             if attempt == RETRIES:
                 return response
-        time.sleep(min(2.0, 0.25 * attempt))
+            if response.status_code == 429:
+                pause = min(5.0, float(response.headers.get("Retry-After") or 1))
+        time.sleep(pause)
     raise AssertionError("unreachable")
 
 
