@@ -244,7 +244,7 @@ def json_log() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The service's own logging configuration, in production's JSON format, at DEBUG, into a
     buffer: returns the lines logged so far, parsed."""
     stream = io.StringIO()
-    config = copy.deepcopy(django_settings.LOGGING)
+    config: dict[str, Any] = copy.deepcopy(django_settings.LOGGING)
     config["handlers"]["console"]["formatter"] = "json"
     config["handlers"]["console"]["stream"] = stream
     config["root"]["level"] = "DEBUG"
