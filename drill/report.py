@@ -11,7 +11,8 @@ from pathlib import Path
 
 from drill.faults import Injected
 
-STATUS_LINE = re.compile(r'"[A-Z]+ \S+ HTTP/[\d.]+" (\d{3}) ')
+# gunicorn's access line, or the service's own request line (text format, as `make run` logs).
+STATUS_LINE = re.compile(r'(?:"[A-Z]+ \S+ HTTP/[\d.]+"|oms\.requests: [A-Z]+ \S+) (\d{3}) ')
 
 HEADER = """# Reliability
 
@@ -50,7 +51,7 @@ class DrillResult:
 
 
 def http_status_counts(log: Path) -> tuple[int, int]:
-    """(requests answered, of which 5xx) in an access log (gunicorn's or runserver's)."""
+    """(requests answered, of which 5xx) in an access log (gunicorn's) or the web server's log."""
     try:
         text = log.read_text(errors="replace")
     except OSError:
