@@ -72,7 +72,8 @@ class RequestTelemetryMiddleware:
             route = self.static_prefix + "*"
         metrics.http_requests.labels(route, request.method, response.status_code).inc()
         metrics.http_request_duration.labels(route, request.method).observe(elapsed)
-        user = getattr(request, "user", None)
+        # Not asked of probes: a lazy session user would cost them a query.
+        user = getattr(request, "user", None) if request.path not in QUIET_PATHS else None
         order_id = (match.kwargs.get("pk") or match.kwargs.get("order_id")) if match else None
         logger.log(
             logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,

@@ -5,7 +5,7 @@ looks, in one place rather than in each view:
 
 * every 4xx/5xx response is ``application/problem+json`` with the ``Problem`` schema;
 * answers any operation can give are listed on every operation: 401 (a bad token), 406 (an
-  unacceptable ``Accept``), and for operations with a body 400 (not what this schema describes),
+  unacceptable ``Accept``), 429 (a rate limit), and for operations with a body 400 (not what this schema describes),
   413 (too large), 415 (not JSON) and 422 (well formed, refused by a business rule);
 * request bodies built on ``StrictInputSerializer`` are closed objects (``additionalProperties:
   false``): the server answers an unknown field with a 400, and the schema says so.
@@ -48,6 +48,8 @@ HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "opti
 COMMON_ANSWERS = {
     "401": "`not_authenticated` or `authentication_failed`: no or invalid credentials.",
     "406": "`not_acceptable`: the `Accept` header asks for something other than JSON.",
+    "429": "`throttled`: too many requests (writes per user, webhooks per address, or failed "
+    "authentications from this address); retry after `Retry-After` seconds.",
 }
 BODY_ANSWERS = {
     "400": "`validation_error` (see `errors`) or `malformed_request` (not JSON, duplicate keys, "

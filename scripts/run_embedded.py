@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ def main() -> int:
         f"  Swagger UI  {base}/api/docs/\n"
         f"  OpenAPI     {base}/api/schema/\n"
         f"  Admin       {base}/admin/\n"
+        f"  Health      {base}/healthz  {base}/readyz  {base}/metrics\n"
         f"  Webhooks    {base}/api/v1/webhooks/payment/ and /shipping/ "
         "(the simulated provider and carrier call them)\n"
         "Stop with Ctrl-C.\n",
@@ -32,6 +34,12 @@ def main() -> int:
     # The simulated payment provider and carrier answer by webhook: their handlers (subscriptions)
     # and their sender run in the worker, which calls this server back.
     env = {"OMS_SIMULATOR_ENABLED": "1", "OMS_SIMULATOR_BASE_URL": base, **os.environ}
+    # /metrics adds up both processes' counts (the worker's deliveries too); an earlier run's
+    # counts are dropped.
+    metrics_dir = Path(env.get("OMS_VAR_DIR") or ROOT / "var") / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     worker = subprocess.Popen([*manage, "worker"], cwd=ROOT, env=env)
     server = subprocess.Popen([*manage, "runserver", ADDRESS, "--noreload"], cwd=ROOT, env=env)
     try:
