@@ -5,8 +5,9 @@ looks, in one place rather than in each view:
 
 * every 4xx/5xx response is ``application/problem+json`` with the ``Problem`` schema;
 * answers any operation can give are listed on every operation: 401 (a bad token), 406 (an
-  unacceptable ``Accept``), 429 (a rate limit), and for operations with a body 400 (not what this schema describes),
-  413 (too large), 415 (not JSON) and 422 (well formed, refused by a business rule);
+  unacceptable ``Accept``), 429 (a rate limit), and for operations with a body 400 (not what
+  this schema describes), 413 (too large), 415 (not JSON) and 422 (well formed, refused by a
+  business rule);
 * request bodies built on ``StrictInputSerializer`` are closed objects (``additionalProperties:
   false``): the server answers an unknown field with a 400, and the schema says so.
 """
