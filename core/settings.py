@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.shipping",
     "apps.webhooks",
+    "apps.outbound",
 ]
 # Extra apps for a special deployment (the fault drill installs its fault-injecting handlers so).
 INSTALLED_APPS += env_list("OMS_EXTRA_APPS", [])
@@ -161,6 +162,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or VAR_DIR / "static")
+# WhiteNoise's own defaults follow DEBUG when the middleware starts; tied to the DEBUG of the
+# environment here, so a test run (which turns DEBUG off) does not look for collected files.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Production serves what `collectstatic` gathered, under names that carry a hash of their
@@ -424,3 +429,27 @@ OMS_READY_CHECK_BROKER = env_bool("OMS_READY_CHECK_BROKER", "CELERY_BROKER_URL" 
 # "Authorization: Bearer <OMS_METRICS_TOKEN>". Both empty: /metrics answers 404.
 OMS_METRICS_ALLOWED_NETWORKS = env_list("OMS_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
 OMS_METRICS_TOKEN = os.environ.get("OMS_METRICS_TOKEN", "")
+
+# --- Outbound webhooks --------------------------------------------------------------------------
+# Seconds after each failed attempt before the next (then the message is given up): 5 s, 5 min,
+# 30 min, 2 h, 5 h, 10 h by default. A Retry-After in the answer is honoured when longer.
+OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS = [
+    float(step)
+    for step in env_list(
+        "OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS", ["5", "300", "1800", "7200", "18000", "36000"]
+    )
+]
+# An endpoint whose every attempt failed for this long is disabled (with its reason).
+OMS_OUTBOUND_DISABLE_AFTER_SECONDS = env_float("OMS_OUTBOUND_DISABLE_AFTER_SECONDS", 5 * 86400.0)
+OMS_OUTBOUND_TIMEOUT_SECONDS = env_float("OMS_OUTBOUND_TIMEOUT_SECONDS", 10.0)
+# At most this much of an answer is read (and kept in the delivery log).
+OMS_OUTBOUND_RESPONSE_LIMIT_BYTES = env_int("OMS_OUTBOUND_RESPONSE_LIMIT_BYTES", 16 * 1024)
+OMS_OUTBOUND_ATTEMPT_RETENTION_DAYS = env_float("OMS_OUTBOUND_ATTEMPT_RETENTION_DAYS", 30.0)
+# Networks endpoints may point into although private or reserved (e.g. "10.0.0.0/8").
+OMS_OUTBOUND_ALLOWED_NETWORKS = env_list("OMS_OUTBOUND_ALLOWED_NETWORKS", [])
+# How often the embedded worker or beat sends due messages; messages per batch; parallel posts.
+OMS_OUTBOUND_SEND_INTERVAL_SECONDS = env_float("OMS_OUTBOUND_SEND_INTERVAL_SECONDS", 1.0)
+OMS_OUTBOUND_BATCH_SIZE = env_int("OMS_OUTBOUND_BATCH_SIZE", 50)
+OMS_OUTBOUND_CONCURRENCY = env_int("OMS_OUTBOUND_CONCURRENCY", 8)
+# How long a rotated-out secret keeps signing beside the new one, unless the rotation says.
+OMS_OUTBOUND_SECRET_OVERLAP_SECONDS = env_float("OMS_OUTBOUND_SECRET_OVERLAP_SECONDS", 86400.0)

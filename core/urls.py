@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from apps.events.api.v1 import urls as event_urls
 from apps.idempotency.decorators import idempotent_routes
+from apps.outbound.api.v1 import urls as outbound_urls
 from core.health import healthz, readyz
 from core.metrics import metrics_view
 
@@ -16,6 +17,18 @@ api_v1 = [
     # Provider callbacks: authenticated by their signature, not by a user.
     path("webhooks/", include("apps.webhooks.urls")),
     # The event machinery may not import the idempotency app, so its retry route is wrapped here.
+    # Outbound webhooks (staff): every POST takes an Idempotency-Key.
+    path(
+        "webhook-endpoints/",
+        include(
+            (
+                idempotent_routes(
+                    outbound_urls.urlpatterns, "endpoints", "rotate-secret", "replay", "redeliver"
+                ),
+                outbound_urls.app_name,
+            )
+        ),
+    ),
     path(
         "events/",
         include(

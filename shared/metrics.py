@@ -57,3 +57,8 @@ throttled_requests = Counter(
     "Requests refused with 429, by throttle scope.",
     ["scope"],
 )
+outbound_deliveries = Counter(
+    "oms_outbound_deliveries",
+    "Attempts to deliver outbound webhooks, by result (delivered, retrying, given_up).",
+    ["result"],
+)

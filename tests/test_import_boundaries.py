@@ -22,11 +22,21 @@ FORBIDDEN = {
         "apps.shipping",
         "apps.webhooks",
         "apps.idempotency",
+        "apps.outbound",
     ),
-    "apps.idempotency": ("apps.orders", "apps.payments", "apps.shipping", "apps.webhooks"),
-    "apps.payments": ("apps.shipping", "apps.webhooks"),
-    "apps.shipping": ("apps.payments", "apps.webhooks"),
-    "apps.orders": ("apps.payments", "apps.shipping", "apps.webhooks"),
+    "apps.idempotency": (
+        "apps.orders",
+        "apps.payments",
+        "apps.shipping",
+        "apps.webhooks",
+        "apps.outbound",
+    ),
+    "apps.payments": ("apps.shipping", "apps.webhooks", "apps.outbound"),
+    "apps.shipping": ("apps.payments", "apps.webhooks", "apps.outbound"),
+    "apps.orders": ("apps.payments", "apps.shipping", "apps.webhooks", "apps.outbound"),
+    "apps.webhooks": ("apps.outbound",),
+    # Outbound webhooks read the log: they know no domain app, and no domain app knows them.
+    "apps.outbound": ("apps.orders", "apps.payments", "apps.shipping", "apps.webhooks"),
     "shared": ("apps",),
 }
 

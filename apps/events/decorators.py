@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from apps.events.base import DomainEvent
-from apps.events.registry import EventHandler, registry
+from apps.events.registry import ALL_EVENTS, EventHandler, registry
+
+__all__ = ["ALL_EVENTS", "event_handler"]
 
 H = TypeVar("H", bound=type)
 
@@ -14,7 +16,8 @@ H = TypeVar("H", bound=type)
 def event_handler(
     *event_types: type[DomainEvent] | str, name: str | None = None
 ) -> Callable[[H], H]:
-    """Register the decorated class as a handler of ``event_types``.
+    """Register the decorated class as a handler of ``event_types`` (``ALL_EVENTS``: of every
+    event, whatever its type).
 
     ``name`` is stored with every delivery; it defaults to the class's dotted path. The class is
     instantiated once per delivery with no arguments.

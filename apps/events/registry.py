@@ -15,6 +15,9 @@ from typing import Protocol, runtime_checkable
 
 from apps.events.base import EventEnvelope
 
+# Subscribes a handler to every event type, those declared later included (outbound webhooks).
+ALL_EVENTS = "*"
+
 
 @runtime_checkable
 class EventHandler(Protocol):
@@ -55,7 +58,9 @@ class HandlerRegistry:
             self._by_event_type[event_type].remove(name)
 
     def handler_names_for(self, event_type: str) -> list[str]:
-        return list(self._by_event_type.get(event_type, ()))
+        return list(self._by_event_type.get(event_type, ())) + list(
+            self._by_event_type.get(ALL_EVENTS, ())
+        )
 
     def create(self, name: str) -> EventHandler:
         registration = self._by_name.get(name)

@@ -45,7 +45,7 @@ from apps.events.models import (
     StoredEvent,
     SubscriptionCheckpoint,
 )
-from apps.events.registry import registry
+from apps.events.registry import ALL_EVENTS, registry
 from apps.events.retry import current_policy
 from shared import clock, log_context, metrics
 
@@ -189,9 +189,11 @@ def _parked_of(checkpoint: SubscriptionCheckpoint) -> QuerySet[ParkedEvent]:
 
 def events_of(checkpoint: SubscriptionCheckpoint) -> QuerySet[StoredEvent]:
     types = registry.event_types_of(checkpoint.subscription)
+    events = StoredEvent.objects.filter(position__gt=checkpoint.position)
+    if ALL_EVENTS not in types:
+        events = events.filter(event_type__in=types)
     return (
-        StoredEvent.objects.filter(position__gt=checkpoint.position, event_type__in=types)
-        .annotate(segment=Mod(F("bucket"), segments()))
+        events.annotate(segment=Mod(F("bucket"), segments()))
         .filter(segment=checkpoint.segment)
         .order_by("position")
     )

@@ -1,0 +1,73 @@
+"""Where the service may send webhooks: http(s) URLs whose host resolves only to public
+addresses, unless an operator allowed a network (``OMS_OUTBOUND_ALLOWED_NETWORKS``).
+
+An endpoint URL is a request the service makes on a staff member's say-so; without this check it
+could be pointed at the metadata service of the cloud it runs on, at the database, or at the
+admin of a neighbouring system (server-side request forgery). The check runs when an endpoint is
+saved and again at every attempt, on the addresses the attempt then connects to (a name that
+resolved to a public address yesterday may not today).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from shared.exceptions import InvalidCommand
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class AddressRefused(InvalidCommand):
+    code = "webhook_url_refused"
+    title = "This webhook URL is not allowed."
+
+
+def check_url(url: str) -> tuple[str, int, str]:
+    """(host, port, scheme) of an acceptable URL; :class:`AddressRefused` otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        raise AddressRefused("Only http and https URLs can receive webhooks.")
+    if not parts.hostname:
+        raise AddressRefused("The URL has no host.")
+    if parts.username or parts.password:
+        raise AddressRefused("The URL may not carry credentials; sign-in is by signature.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise AddressRefused(f"The URL's port is not valid: {exc}.") from None
+    return parts.hostname, port, parts.scheme
+
+
+def resolve_allowed(host: str, port: int) -> IPAddress:
+    """The address to connect to for ``host``: refused when any address it resolves to is
+    private, loopback, link-local, multicast or reserved and not in an allowed network."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise AddressRefused(f"The host {host} does not resolve: {exc}.") from None
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
+        if not allowed(address):
+            raise AddressRefused(
+                f"{host} resolves to {address}, a private or reserved address; allow its "
+                "network with OMS_OUTBOUND_ALLOWED_NETWORKS if it is really meant."
+            )
+    return addresses[0]
+
+
+def allowed(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if any(address in ipaddress.ip_network(net) for net in settings.OMS_OUTBOUND_ALLOWED_NETWORKS):
+        return True
+    return address.is_global and not address.is_multicast
+
+
+def check_endpoint_url(url: str) -> None:
+    """What saving an endpoint checks: the URL's form and where its host resolves now."""
+    host, port, _ = check_url(url)
+    resolve_allowed(host, port)

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage, WebhookEndpoint
+from shared.strict import StrictCharField, StrictInputSerializer
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields: tuple[str, ...] = (
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "enabled",
+            "disabled_reason",
+            "disabled_at",
+            "failing_since",
+            "previous_secret_expires_at",
+            "start_position",
+            "created_at",
+            "updated_at",
+        )
+        extra_kwargs = {
+            "event_types": {"help_text": "Public event names (`order.paid`); empty: every event."},
+            "disabled_reason": {"help_text": "Why the service disabled it (failing too long)."},
+            "start_position": {
+                "help_text": "Events at or below this log position are sent only when replayed."
+            },
+        }
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        help_text="The `whsec_` signing secret: shown now and never again (rotate for a new one)."
+    )
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields: tuple[str, ...] = (*WebhookEndpointSerializer.Meta.fields, "secret")
+
+
+class EndpointInputSerializer(StrictInputSerializer):
+    url = serializers.URLField(max_length=2000, help_text="http or https; public addresses only.")
+    description = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    event_types = serializers.ListField(
+        child=StrictCharField(max_length=100),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="Public event names (`order.paid`); empty or missing: every event.",
+    )
+    enabled = serializers.BooleanField(required=False, default=True)
+
+
+class EndpointChangeInputSerializer(StrictInputSerializer):
+    url = serializers.URLField(max_length=2000, required=False)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    event_types = serializers.ListField(
+        child=StrictCharField(max_length=100), required=False, max_length=100
+    )
+    enabled = serializers.BooleanField(required=False)
+
+
+class RotateSecretInputSerializer(StrictInputSerializer):
+    overlap_seconds = serializers.IntegerField(
+        min_value=0,
+        max_value=30 * 86400,
+        required=False,
+        help_text="How long the previous secret keeps signing beside the new one "
+        "(default OMS_OUTBOUND_SECRET_OVERLAP_SECONDS).",
+    )
+
+
+class ReplayInputSerializer(StrictInputSerializer):
+    after_position = serializers.IntegerField(
+        min_value=0, required=False, help_text="Resend the events committed after this position."
+    )
+    since = serializers.DateTimeField(
+        required=False, help_text="Or: resend the events committed since this time."
+    )
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if ("after_position" in attrs) == ("since" in attrs):
+            raise serializers.ValidationError("Give exactly one of after_position and since.")
+        return attrs
+
+
+class ReplayOutcomeSerializer(serializers.Serializer):
+    scheduled = serializers.IntegerField(help_text="Messages due now, in order.")
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = (
+            "number",
+            "requested_at",
+            "url",
+            "request_headers",
+            "request_body",
+            "response_status",
+            "response_headers",
+            "response_body",
+            "duration_ms",
+            "error",
+        )
+
+
+class OutboundMessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OutboundMessage
+        fields: tuple[str, ...] = (
+            "id",
+            "webhook_id",
+            "event_id",
+            "event_type",
+            "order_id",
+            "position",
+            "sequence",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status",
+            "last_error",
+            "delivered_at",
+            "created_at",
+        )
+
+
+class OutboundMessageDetailSerializer(OutboundMessageSerializer):
+    body = serializers.CharField()
+    delivery_attempts = DeliveryAttemptSerializer(many=True)
+
+    class Meta(OutboundMessageSerializer.Meta):
+        fields: tuple[str, ...] = (
+            *OutboundMessageSerializer.Meta.fields,
+            "body",
+            "delivery_attempts",
+        )
+
+
+class MessageFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MessageStatus.choices, required=False)
+    order_id = serializers.UUIDField(required=False)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OutboundConfig(AppConfig):
+    name = "apps.outbound"
+    label = "outbound"
+    verbose_name = "Outbound webhooks"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,310 @@
+"""Sending due outbound messages: claimed in batches, posted in parallel, every attempt logged.
+
+Order: a message is due only when no earlier message (by log position) of the same order to the
+same endpoint is still pending, so an order's events reach an endpoint in the order they
+committed, and a retry holds back that order's later messages until it succeeds or is given up.
+Other orders are not held back.
+
+Claims: a batch is selected with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) and marked with a token
+and a lease in one short transaction, so two senders never post the same message at once and a
+sender that dies leaves its messages due again when the lease ends. No transaction is held while
+posting. A message is delivered at least once; its ``webhook-id`` never changes, so a consumer
+that deduplicates on it sees it once.
+
+Safety: the URL is checked and its host resolved before each attempt
+(``apps/outbound/addresses.py``) and the connection goes to the address that was checked; no
+redirect is followed; the answer is read up to ``OMS_OUTBOUND_RESPONSE_LIMIT_BYTES``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+
+from apps.outbound.addresses import AddressRefused, IPAddress, check_url, resolve_allowed
+from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage, WebhookEndpoint
+from apps.outbound.signing import signed_headers
+from shared import clock, metrics
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "oms-webhooks/1"
+MAX_RETRY_AFTER_SECONDS = 86400.0
+
+
+@dataclass
+class SendReport:
+    attempted: int = 0
+    delivered: int = 0
+    failed: int = 0  # given up
+    latencies: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    status: int | None = None
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    duration_ms: float = 0.0
+    retry_after: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300 and not self.error
+
+
+def send_due(*, limit: int = 500, transport: httpx.BaseTransport | None = None) -> SendReport:
+    """Post due messages (at most ``limit``) until none is due; what happened."""
+    concurrency = max(1, settings.OMS_OUTBOUND_CONCURRENCY)
+    timeout = settings.OMS_OUTBOUND_TIMEOUT_SECONDS
+    report = SendReport()
+    with (
+        httpx.Client(timeout=timeout, transport=transport, follow_redirects=False) as client,
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbound") as pool,
+    ):
+        while report.attempted < limit:
+            batch = claim(
+                min(settings.OMS_OUTBOUND_BATCH_SIZE, limit - report.attempted),
+                lease=2 * timeout + 30,
+            )
+            if not batch:
+                break
+            # Threads only talk HTTP; results are written from this thread's connection.
+            outcomes = list(pool.map(lambda message: post(client, message), batch))
+            for message, outcome in zip(batch, outcomes, strict=True):
+                record(message, outcome)
+                report.attempted += 1
+                if outcome.succeeded:
+                    report.delivered += 1
+                    report.latencies.append((clock.now() - message.created_at).total_seconds())
+    return report
+
+
+def claim(size: int, *, lease: float) -> list[OutboundMessage]:
+    """Up to ``size`` due messages, each the earliest pending one of its order and endpoint,
+    marked as this sender's until ``lease`` seconds from now."""
+    now = clock.now()
+    earlier_pending = OutboundMessage.objects.filter(
+        endpoint_id=OuterRef("endpoint_id"),
+        order_id=OuterRef("order_id"),
+        position__lt=OuterRef("position"),
+        status=MessageStatus.PENDING,
+    )
+    due = (
+        OutboundMessage.objects.filter(
+            status=MessageStatus.PENDING, next_attempt_at__lte=now, endpoint__enabled=True
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(~Exists(earlier_pending))
+        .order_by("next_attempt_at", "id")
+    )
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("id", flat=True)[:size])
+        if not ids:
+            return []
+        OutboundMessage.objects.filter(id__in=ids).update(
+            claim=token, claimed_until=now + timedelta(seconds=lease)
+        )
+    return list(
+        OutboundMessage.objects.select_related("endpoint").filter(claim=token).order_by("id")
+    )
+
+
+def post(client: httpx.Client, message: OutboundMessage) -> Outcome:
+    """One POST of ``message`` to its endpoint; never raises."""
+    endpoint = message.endpoint
+    started = time.perf_counter()
+    outcome = Outcome()
+    try:
+        host, port, scheme = check_url(endpoint.url)
+        address = resolve_allowed(host, port)
+        headers = {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            **signed_headers(
+                endpoint, webhook_id=message.webhook_id, body=message.body, now=clock.now()
+            ),
+        }
+        message.sent_headers = headers  # type: ignore[attr-defined]
+        _exchange(client, endpoint.url, address, host, scheme, headers, message.body, outcome)
+    except AddressRefused as exc:
+        outcome.error = exc.detail
+    except httpx.HTTPError as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    outcome.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    return outcome
+
+
+def _exchange(
+    client: httpx.Client,
+    url: str,
+    address: IPAddress,
+    host: str,
+    scheme: str,
+    headers: dict[str, str],
+    body: str,
+    outcome: Outcome,
+) -> None:
+    parts = urlsplit(url)
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    # Connect to the address that was checked (not to a second lookup of the name), and still
+    # present the name: Host header, and SNI and certificate check for https.
+    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    extensions: dict[str, Any] = {"sni_hostname": host} if scheme == "https" else {}
+    request_headers = {**headers, "host": parts.netloc.rsplit("@", 1)[-1]}
+    limit = settings.OMS_OUTBOUND_RESPONSE_LIMIT_BYTES
+    with client.stream(
+        "POST", target, content=body.encode(), headers=request_headers, extensions=extensions
+    ) as response:
+        outcome.status = response.status_code
+        outcome.headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() in {"content-type", "retry-after", "location"}
+        }
+        received = bytearray()
+        for chunk in response.iter_bytes():
+            received.extend(chunk)
+            if len(received) > limit:
+                outcome.error = f"the answer is larger than {limit} bytes; the rest was not read"
+                break
+        outcome.body = bytes(received[:limit]).decode("utf-8", errors="replace")
+    if outcome.error and outcome.status is not None and 200 <= outcome.status < 300:
+        # Received: an oversized acknowledgement is not read on, but the message arrived.
+        outcome.body += "\n[truncated]"
+        outcome.error = ""
+    if 300 <= response.status_code < 400:
+        location = response.headers.get("location", "")
+        outcome.error = f"redirect to {location or '(no location)'} not followed"
+    if response.status_code in {429, 503}:
+        outcome.retry_after = _retry_after(response.headers.get("retry-after"))
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (moment - clock.now()).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def record(message: OutboundMessage, outcome: Outcome) -> None:
+    """Log the attempt and move the message on: delivered, due again later, or given up."""
+    now = clock.now()
+    attempts = message.attempts + 1
+    schedule = settings.OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status": outcome.status,
+        "last_error": outcome.error or ("" if outcome.succeeded else outcome.body[:2000]),
+        "claim": "",
+        "claimed_until": None,
+    }
+    if outcome.succeeded:
+        values.update(status=MessageStatus.DELIVERED, delivered_at=now)
+        result = "delivered"
+    elif attempts > len(schedule):
+        values["status"] = MessageStatus.FAILED
+        result = "given_up"
+    else:
+        delay = max(schedule[attempts - 1], outcome.retry_after or 0.0)
+        values["next_attempt_at"] = now + timedelta(seconds=delay)
+        result = "retrying"
+    with transaction.atomic():
+        updated = OutboundMessage.objects.filter(id=message.id, claim=message.claim).update(
+            **values
+        )
+        DeliveryAttempt.objects.create(
+            message=message,
+            number=attempts,
+            requested_at=now - timedelta(milliseconds=outcome.duration_ms),
+            url=message.endpoint.url,
+            request_headers=getattr(message, "sent_headers", {}),
+            request_body=message.body,
+            response_status=outcome.status,
+            response_headers=outcome.headers,
+            response_body=outcome.body,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error,
+        )
+        if updated:
+            _track_endpoint(message.endpoint, outcome, now)
+    metrics.outbound_deliveries.labels(result).inc()
+    logger.log(
+        logging.INFO if outcome.succeeded else logging.WARNING,
+        "webhook %s to %s: %s",
+        message.webhook_id,
+        message.endpoint.url,
+        result,
+        extra={
+            "endpoint_id": str(message.endpoint_id),
+            "webhook_id": message.webhook_id,
+            "event_id": str(message.event_id),
+            "order_id": str(message.order_id),
+            "event_type": message.event_type,
+            "attempt": attempts,
+            "status": outcome.status,
+            "outcome": result,
+            "error": outcome.error[:500],
+            "duration_ms": outcome.duration_ms,
+        },
+    )
+
+
+def _track_endpoint(endpoint: WebhookEndpoint, outcome: Outcome, now: datetime) -> None:
+    """Clear the failing mark on success; disable an endpoint failing for too long."""
+    rows = WebhookEndpoint.objects.filter(id=endpoint.id)
+    if outcome.succeeded:
+        rows.filter(failing_since__isnull=False).update(failing_since=None, updated_at=now)
+        return
+    rows.filter(failing_since__isnull=True).update(failing_since=now, updated_at=now)
+    cutoff = now - timedelta(seconds=settings.OMS_OUTBOUND_DISABLE_AFTER_SECONDS)
+    reason = outcome.error or f"answered {outcome.status}"
+    disabled = rows.filter(enabled=True, failing_since__lte=cutoff).update(
+        enabled=False,
+        disabled_at=now,
+        disabled_reason=f"Every attempt failed for over "
+        f"{settings.OMS_OUTBOUND_DISABLE_AFTER_SECONDS:.0f} s; the last: {reason[:500]}",
+        updated_at=now,
+    )
+    if disabled:
+        logger.warning("webhook endpoint %s disabled: failing too long", endpoint.url)
+
+
+def purge_attempts(now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Delete attempts older than the retention, in small batches; how many went."""
+    moment = now or clock.now()
+    cutoff = moment - timedelta(days=settings.OMS_OUTBOUND_ATTEMPT_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(
+            DeliveryAttempt.objects.filter(requested_at__lt=cutoff).values_list("id", flat=True)[
+                :batch_size
+            ]
+        )
+        if not ids:
+            return deleted
+        deleted += DeliveryAttempt.objects.filter(id__in=ids).delete()[0]
