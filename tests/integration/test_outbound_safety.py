@@ -285,3 +285,37 @@ def test_old_attempts_are_purged_after_the_retention(
     assert sender.purge_attempts(now=clock.now() + timedelta(days=31)) == 1
     assert not DeliveryAttempt.objects.exists()
     assert OutboundMessage.objects.exists()  # the message (and its id) stays
+
+
+def test_the_admin_registers_an_endpoint_through_the_same_checks(
+    settings: Any, receiver: Receiver
+) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    admin_user = get_user_model().objects.create_superuser("root-admin", password="pw-123456789")
+    browser = Client()
+    browser.force_login(admin_user)
+    settings.OMS_OUTBOUND_ALLOWED_NETWORKS = []
+    refused = browser.post(
+        "/admin/outbound/webhookendpoint/add/",
+        {"url": receiver.url, "description": "", "event_types": "[]", "enabled": "on"},
+    )
+    assert refused.status_code == 200  # the form again, with the error
+    assert "private or reserved address" in refused.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+    settings.OMS_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    unknown = browser.post(
+        "/admin/outbound/webhookendpoint/add/",
+        {"url": receiver.url, "event_types": '["order.teleported"]', "enabled": "on"},
+    )
+    assert "Unknown event types: order.teleported" in unknown.content.decode()
+    added = browser.post(
+        "/admin/outbound/webhookendpoint/add/",
+        {"url": receiver.url, "event_types": '["order.paid"]', "enabled": "on"},
+        follow=True,
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.event_types == ["order.paid"]
+    assert endpoint.secret in added.content.decode()  # shown once, as a message
