@@ -75,7 +75,10 @@ class RotateSecretInputSerializer(StrictInputSerializer):
 
 class ReplayInputSerializer(StrictInputSerializer):
     after_position = serializers.IntegerField(
-        min_value=0, required=False, help_text="Resend the events committed after this position."
+        min_value=0,
+        max_value=2**63 - 1,
+        required=False,
+        help_text="Resend the events committed after this position.",
     )
     since = serializers.DateTimeField(
         required=False, help_text="Or: resend the events committed since this time."
