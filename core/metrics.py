@@ -31,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from apps.events import lag, store
+from apps.outbound import queries as outbound_queries
 from core.problems import PROBLEM_CONTENT_TYPE, problem
 from shared import clock
 
@@ -75,6 +76,17 @@ class LogCollector(Collector):
             "oms_log_head_position",
             "Last committed position of the event log.",
             value=store.head_position(),
+        )
+        pending = outbound_queries.pending()
+        yield GaugeMetricFamily(
+            "oms_outbound_pending_messages",
+            "Outbound webhook messages not delivered or given up yet.",
+            value=pending.count,
+        )
+        yield GaugeMetricFamily(
+            "oms_outbound_oldest_pending_seconds",
+            "Age of the oldest outbound webhook message still pending (0 when none).",
+            value=pending.oldest_seconds,
         )
 
 

@@ -212,9 +212,12 @@ def test_a_receiver_that_was_down_gets_everything_once_it_returns(
     # Only the first message of the order was tried: the rest wait behind it.
     assert set(waiting.exclude(attempts=0).values_list("sequence", flat=True)) == {1}
     assert "ConnectError" in DeliveryAttempt.objects.first().error  # type: ignore[union-attr]
+    scraped = staff_client.get("/metrics").content.decode()
+    assert f"oms_outbound_pending_messages {float(len(LIFECYCLE))}" in scraped
     receiver.start()  # the same port
     drain()
     assert_complete_and_in_order(receiver, [order_id])
+    assert "oms_outbound_pending_messages 0.0" in staff_client.get("/metrics").content.decode()
 
 
 def test_a_disabled_endpoint_receives_nothing(
