@@ -66,19 +66,32 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300 and not self.error
 
 
-def send_due(*, limit: int = 500, transport: httpx.BaseTransport | None = None) -> SendReport:
-    """Post due messages (at most ``limit``) until none is due; what happened."""
+def send_due(
+    *,
+    limit: int = 500,
+    seconds: float | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> SendReport:
+    """Post due messages until none is due, ``limit`` were attempted or, when given, ``seconds``
+    have passed (no new batch is claimed then); what happened.
+
+    An endpoint that fails an attempt gets no further message in this run: a dead or stalling
+    endpoint costs one batch per run, not one timeout per order waiting for it.
+    """
     concurrency = max(1, settings.OMS_OUTBOUND_CONCURRENCY)
     timeout = settings.OMS_OUTBOUND_TIMEOUT_SECONDS
+    deadline = None if seconds is None else time.monotonic() + seconds
     report = SendReport()
+    failing: set[uuid.UUID] = set()
     with (
         httpx.Client(timeout=timeout, transport=transport, follow_redirects=False) as client,
         ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbound") as pool,
     ):
-        while report.attempted < limit:
+        while report.attempted < limit and (deadline is None or time.monotonic() < deadline):
             batch = claim(
                 min(settings.OMS_OUTBOUND_BATCH_SIZE, limit - report.attempted),
                 lease=2 * timeout + 30,
+                skip_endpoints=failing,
             )
             if not batch:
                 break
@@ -87,13 +100,17 @@ def send_due(*, limit: int = 500, transport: httpx.BaseTransport | None = None) 
             for message, outcome in zip(batch, outcomes, strict=True):
                 record(message, outcome)
                 report.attempted += 1
+                if not outcome.succeeded:
+                    failing.add(message.endpoint_id)
                 if outcome.succeeded:
                     report.delivered += 1
                     report.latencies.append((clock.now() - message.created_at).total_seconds())
     return report
 
 
-def claim(size: int, *, lease: float) -> list[OutboundMessage]:
+def claim(
+    size: int, *, lease: float, skip_endpoints: set[uuid.UUID] | None = None
+) -> list[OutboundMessage]:
     """Up to ``size`` due messages, each the earliest pending one of its order and endpoint,
     marked as this sender's until ``lease`` seconds from now."""
     now = clock.now()
@@ -109,6 +126,7 @@ def claim(size: int, *, lease: float) -> list[OutboundMessage]:
         )
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .filter(~Exists(earlier_pending))
+        .exclude(endpoint_id__in=skip_endpoints or ())
         .order_by("next_attempt_at", "id")
     )
     token = uuid.uuid4().hex

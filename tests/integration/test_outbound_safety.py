@@ -15,7 +15,7 @@ from apps.outbound import sender
 from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage, WebhookEndpoint
 from shared import clock
 from tests.integration.test_outbound_delivery import register
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Receiver, stall
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,7 +162,8 @@ def test_a_message_is_given_up_after_its_schedule_and_the_next_one_goes(
         {"currency": "EUR", "items": [{"sku": "A", "name": "A", "quantity": 1, "unit_price": "1"}]},
         format="json",
     )
-    sender.send_due()
+    for _ in range(5):  # a failing endpoint gets one attempt per run
+        sender.send_due()
     created, requested = OutboundMessage.objects.order_by("position")
     assert (created.status, created.attempts) == (MessageStatus.FAILED, 4)  # 1 + 3 retries
     assert (requested.status, requested.attempts) == (MessageStatus.DELIVERED, 1)
@@ -319,3 +320,33 @@ def test_the_admin_registers_an_endpoint_through_the_same_checks(
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.event_types == ["order.paid"]
     assert endpoint.secret in added.content.decode()  # shown once, as a message
+
+
+def test_a_stalling_endpoint_costs_one_attempt_per_run_and_holds_up_no_other(
+    settings: Any, staff_client: APIClient, customer_client: APIClient, receiver: Receiver
+) -> None:
+    settings.OMS_OUTBOUND_TIMEOUT_SECONDS = 0.3
+    settings.OMS_OUTBOUND_CONCURRENCY = 2
+    settings.OMS_OUTBOUND_BATCH_SIZE = 2
+    stalling = Receiver(behaviour=stall(2.0)).start()
+    try:
+        register(staff_client, stalling, event_types=["order.created"])
+        healthy = register(staff_client, receiver, event_types=["order.created"])
+        for _ in range(6):
+            customer_client.post(
+                "/api/v1/orders/",
+                {
+                    "currency": "EUR",
+                    "items": [{"sku": "A", "name": "A", "quantity": 1, "unit_price": "1"}],
+                },
+                format="json",
+            )
+        started = time.monotonic()
+        report = sender.send_due(seconds=5)
+        assert time.monotonic() - started < 2.0  # not six timeouts in a row
+        assert len(receiver.accepted()) == 6  # the healthy endpoint got all of them
+        tried = OutboundMessage.objects.exclude(endpoint_id=healthy["id"]).exclude(attempts=0)
+        assert tried.count() <= 2  # one batch at most for the stalling endpoint
+        assert report.delivered == 6
+    finally:
+        stalling.stop()
