@@ -10,25 +10,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_check_deploy_is_clean_with_production_values() -> None:
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "k" * 20 + "production-secret-with-enough-entropy-0123456789",
-        "ALLOWED_HOSTS": "oms.example.com",
-        "DATABASE_URL": "sqlite:///:memory:",
-        # Without its providers' secrets production warns that every webhook will be rejected.
-        "OMS_WEBHOOK_SECRETS_PAYMENT": "whsec_cHJvZHVjdGlvbi1wYXltZW50LXNlY3JldA==",
-        "OMS_WEBHOOK_SECRETS_SHIPPING": "whsec_cHJvZHVjdGlvbi1zaGlwcGluZy1zZWNyZXQ=",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+PRODUCTION_VALUES = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 20 + "production-secret-with-enough-entropy-0123456789",
+    "ALLOWED_HOSTS": "oms.example.com",
+    "DATABASE_URL": "sqlite:///:memory:",
+    # Without its providers' secrets production warns that every webhook will be rejected.
+    "OMS_WEBHOOK_SECRETS_PAYMENT": "whsec_cHJvZHVjdGlvbi1wYXltZW50LXNlY3JldA==",
+    "OMS_WEBHOOK_SECRETS_SHIPPING": "whsec_cHJvZHVjdGlvbi1zaGlwcGluZy1zZWNyZXQ=",
+}
+
+
+def deploy_check(*arguments: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py check --deploy`` in a process of its own, with production values."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", *arguments],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **PRODUCTION_VALUES, **overrides},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_check_deploy_is_clean_with_production_values() -> None:
+    result = deploy_check("--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -45,27 +51,6 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
-
-
-def deploy_check(**overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "k" * 20 + "production-secret-with-enough-entropy-0123456789",
-        "ALLOWED_HOSTS": "oms.example.com",
-        "DATABASE_URL": "sqlite:///:memory:",
-        "OMS_WEBHOOK_SECRETS_PAYMENT": "whsec_cHJvZHVjdGlvbi1wYXltZW50LXNlY3JldA==",
-        "OMS_WEBHOOK_SECRETS_SHIPPING": "whsec_cHJvZHVjdGlvbi1zaGlwcGluZy1zZWNyZXQ=",
-        **overrides,
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_check_deploy_fails_with_the_simulator_on_in_production() -> None:
