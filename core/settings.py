@@ -352,11 +352,6 @@ LOGGING = {
         "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
         # httpx logs every request at INFO: the provider simulator would flood the worker's output.
         "httpx": {"level": "WARNING"},
-        # Beat sends the dispatch task every second; a line for each sending, receipt and success
-        # would drown the deliveries' own lines. Failures are still logged (ERROR).
-        "celery.beat": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},
-        "celery.app.trace": {"level": "WARNING"},
     },
 }
 
