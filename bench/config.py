@@ -81,6 +81,12 @@ class BenchConfig:
     # Figure 5.
     delivery_events: int = field(default_factory=lambda: _int("OMS_BENCH_DELIVERY_EVENTS", 600))
     e2e_orders: int = field(default_factory=lambda: _int("OMS_BENCH_E2E_ORDERS", 200))
+    # Figure 8: messages in the backlog one sender drains; the steady load of the delay runs.
+    outbound_messages: int = field(
+        default_factory=lambda: _int("OMS_BENCH_OUTBOUND_MESSAGES", 1000)
+    )
+    outbound_rate: float = field(default_factory=lambda: _float("OMS_BENCH_OUTBOUND_RATE", 10))
+    outbound_seconds: float = field(default_factory=lambda: _float("OMS_BENCH_OUTBOUND_SECONDS", 8))
     # Figure 6: orders created through the web server before its memory is read.
     memory_orders: int = field(default_factory=lambda: _int("OMS_BENCH_MEMORY_ORDERS", 10_000))
     memory_seconds: float = field(default_factory=lambda: _float("OMS_BENCH_MEMORY_SECONDS", 400))

@@ -48,7 +48,8 @@ FIGURES = [
     Figure("delivery", "bench.fig_delivery", "5", "subscriptions run by Celery workers", 0.24),
     Figure("profile", "bench.profile_create", "", "profile of the create path", 0.04),
     Figure("log_order", "bench.fig_log_order", "7", "log order: four ways to keep it", 0.06),
-    Figure("http", "bench.fig_http", "2, 6", "HTTP under gunicorn, and memory", 0.33),
+    Figure("outbound", "bench.fig_outbound", "8", "outbound webhooks", 0.09),
+    Figure("http", "bench.fig_http", "2, 6", "HTTP under gunicorn, and memory", 0.24),
 ]
 GRACE_SECONDS = 30.0
 
