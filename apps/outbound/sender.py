@@ -12,8 +12,8 @@ posting. A message is delivered at least once; its ``webhook-id`` never changes,
 that deduplicates on it sees it once.
 
 Safety: the URL is checked and its host resolved before each attempt
-(``apps/outbound/addresses.py``) and the connection goes to the address that was checked; no
-redirect is followed; the answer is read up to ``OMS_OUTBOUND_RESPONSE_LIMIT_BYTES``.
+(``apps/outbound/addresses.py``) and a plain-http connection goes to the address that was
+checked; no redirect is followed; the answer is read up to ``OMS_OUTBOUND_RESPONSE_LIMIT_BYTES``.
 """
 
 from __future__ import annotations
@@ -83,10 +83,8 @@ def send_due(
     deadline = None if seconds is None else time.monotonic() + seconds
     report = SendReport()
     failing: set[uuid.UUID] = set()
-    with (
-        httpx.Client(timeout=timeout, transport=transport, follow_redirects=False) as client,
-        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbound") as pool,
-    ):
+    client = _shared_client() if transport is None else _new_client(transport)
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbound") as pool:
         while report.attempted < limit and (deadline is None or time.monotonic() < deadline):
             batch = claim(
                 min(settings.OMS_OUTBOUND_BATCH_SIZE, limit - report.attempted),
@@ -97,8 +95,8 @@ def send_due(
                 break
             # Threads only talk HTTP; results are written from this thread's connection.
             outcomes = list(pool.map(lambda message: post(client, message), batch))
+            record(batch, outcomes)
             for message, outcome in zip(batch, outcomes, strict=True):
-                record(message, outcome)
                 report.attempted += 1
                 if not outcome.succeeded:
                     failing.add(message.endpoint_id)
@@ -106,6 +104,23 @@ def send_due(
                     report.delivered += 1
                     report.latencies.append((clock.now() - message.created_at).total_seconds())
     return report
+
+
+_client: httpx.Client | None = None
+
+
+def _new_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    # Redirects are never followed; the timeout is given per request (a setting may change).
+    return httpx.Client(transport=transport, follow_redirects=False)
+
+
+def _shared_client() -> httpx.Client:
+    """One client per process: its connections are kept alive between runs, and its TLS
+    context is built once (the periodic job runs every second)."""
+    global _client
+    if _client is None:
+        _client = _new_client()
+    return _client
 
 
 def claim(
@@ -160,7 +175,7 @@ def post(client: httpx.Client, message: OutboundMessage) -> Outcome:
             ),
         }
         message.sent_headers = headers  # type: ignore[attr-defined]
-        _exchange(client, endpoint.url, address, host, scheme, headers, message.body, outcome)
+        _exchange(client, endpoint.url, address, scheme, headers, message.body, outcome)
     except AddressRefused as exc:
         outcome.error = exc.detail
     except httpx.HTTPError as exc:
@@ -173,23 +188,29 @@ def _exchange(
     client: httpx.Client,
     url: str,
     address: IPAddress,
-    host: str,
     scheme: str,
     headers: dict[str, str],
     body: str,
     outcome: Outcome,
 ) -> None:
     parts = urlsplit(url)
-    literal = f"[{address}]" if address.version == 6 else str(address)
-    netloc = literal + (f":{parts.port}" if parts.port else "")
-    # Connect to the address that was checked (not to a second lookup of the name), and still
-    # present the name: Host header, and SNI and certificate check for https.
-    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    extensions: dict[str, Any] = {"sni_hostname": host} if scheme == "https" else {}
-    request_headers = {**headers, "host": parts.netloc.rsplit("@", 1)[-1]}
+    target, request_headers = url, dict(headers)
+    if scheme == "http":
+        # Connect to the address that was checked, not to a second lookup of the name (which
+        # could answer differently), and still name the host in the Host header. Over https the
+        # name also selects the certificate and the TLS session (pooled connections are kept
+        # per origin), so it is connected to by name, resolved an instant after the check.
+        literal = f"[{address}]" if address.version == 6 else str(address)
+        netloc = literal + (f":{parts.port}" if parts.port else "")
+        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        request_headers["host"] = parts.netloc.rsplit("@", 1)[-1]
     limit = settings.OMS_OUTBOUND_RESPONSE_LIMIT_BYTES
     with client.stream(
-        "POST", target, content=body.encode(), headers=request_headers, extensions=extensions
+        "POST",
+        target,
+        content=body.encode(),
+        headers=request_headers,
+        timeout=settings.OMS_OUTBOUND_TIMEOUT_SECONDS,
     ) as response:
         outcome.status = response.status_code
         outcome.headers = {
@@ -229,9 +250,44 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
-def record(message: OutboundMessage, outcome: Outcome) -> None:
-    """Log the attempt and move the message on: delivered, due again later, or given up."""
+def record(batch: list[OutboundMessage], outcomes: list[Outcome]) -> None:
+    """Log each attempt and move each message on (delivered, due again later, or given up), the
+    whole batch in one transaction."""
     now = clock.now()
+    results: list[str] = []
+    attempts: list[DeliveryAttempt] = []
+    with transaction.atomic():
+        for message, outcome in zip(batch, outcomes, strict=True):
+            values, result = _next_state(message, outcome, now)
+            updated = OutboundMessage.objects.filter(id=message.id, claim=message.claim).update(
+                **values
+            )
+            attempts.append(
+                DeliveryAttempt(
+                    message=message,
+                    number=values["attempts"],
+                    requested_at=now - timedelta(milliseconds=outcome.duration_ms),
+                    url=message.endpoint.url,
+                    request_headers=getattr(message, "sent_headers", {}),
+                    request_body=message.body,
+                    response_status=outcome.status,
+                    response_headers=outcome.headers,
+                    response_body=outcome.body,
+                    duration_ms=outcome.duration_ms,
+                    error=outcome.error,
+                )
+            )
+            if updated:
+                _track_endpoint(message.endpoint, outcome, now)
+            results.append(result)
+        DeliveryAttempt.objects.bulk_create(attempts)
+    for message, outcome, result in zip(batch, outcomes, results, strict=True):
+        _observe(message, outcome, result)
+
+
+def _next_state(
+    message: OutboundMessage, outcome: Outcome, now: datetime
+) -> tuple[dict[str, Any], str]:
     attempts = message.attempts + 1
     schedule = settings.OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS
     values: dict[str, Any] = {
@@ -243,33 +299,16 @@ def record(message: OutboundMessage, outcome: Outcome) -> None:
     }
     if outcome.succeeded:
         values.update(status=MessageStatus.DELIVERED, delivered_at=now)
-        result = "delivered"
-    elif attempts > len(schedule):
+        return values, "delivered"
+    if attempts > len(schedule):
         values["status"] = MessageStatus.FAILED
-        result = "given_up"
-    else:
-        delay = max(schedule[attempts - 1], outcome.retry_after or 0.0)
-        values["next_attempt_at"] = now + timedelta(seconds=delay)
-        result = "retrying"
-    with transaction.atomic():
-        updated = OutboundMessage.objects.filter(id=message.id, claim=message.claim).update(
-            **values
-        )
-        DeliveryAttempt.objects.create(
-            message=message,
-            number=attempts,
-            requested_at=now - timedelta(milliseconds=outcome.duration_ms),
-            url=message.endpoint.url,
-            request_headers=getattr(message, "sent_headers", {}),
-            request_body=message.body,
-            response_status=outcome.status,
-            response_headers=outcome.headers,
-            response_body=outcome.body,
-            duration_ms=outcome.duration_ms,
-            error=outcome.error,
-        )
-        if updated:
-            _track_endpoint(message.endpoint, outcome, now)
+        return values, "given_up"
+    delay = max(schedule[attempts - 1], outcome.retry_after or 0.0)
+    values["next_attempt_at"] = now + timedelta(seconds=delay)
+    return values, "retrying"
+
+
+def _observe(message: OutboundMessage, outcome: Outcome, result: str) -> None:
     metrics.outbound_deliveries.labels(result).inc()
     logger.log(
         logging.INFO if outcome.succeeded else logging.WARNING,
@@ -283,7 +322,7 @@ def record(message: OutboundMessage, outcome: Outcome) -> None:
             "event_id": str(message.event_id),
             "order_id": str(message.order_id),
             "event_type": message.event_type,
-            "attempt": attempts,
+            "attempt": message.attempts + 1,
             "status": outcome.status,
             "outcome": result,
             "error": outcome.error[:500],
@@ -296,7 +335,9 @@ def _track_endpoint(endpoint: WebhookEndpoint, outcome: Outcome, now: datetime) 
     """Clear the failing mark on success; disable an endpoint failing for too long."""
     rows = WebhookEndpoint.objects.filter(id=endpoint.id)
     if outcome.succeeded:
-        rows.filter(failing_since__isnull=False).update(failing_since=None, updated_at=now)
+        if endpoint.failing_since is not None:  # as loaded with the claim
+            rows.update(failing_since=None, updated_at=now)
+            endpoint.failing_since = None
         return
     rows.filter(failing_since__isnull=True).update(failing_since=now, updated_at=now)
     cutoff = now - timedelta(seconds=settings.OMS_OUTBOUND_DISABLE_AFTER_SECONDS)
