@@ -4,8 +4,9 @@ Deliveries/s (an event handled by one subscription): while no worker runs, a bac
 prepared: ``OMS_BENCH_DELIVERY_EVENTS`` / 2 new orders (their ``OrderCreated`` waits for
 ``payments.request_payment``) and as many paid orders (their ``OrderPaid`` waits for
 ``shipping.create_shipment``; they were created, had their payment requested and were paid
-beforehand, unmeasured); every event also waits for ``outbound.fan_out``, which reads them all. A Celery worker with a prefork pool of 1,
-then 2 processes, is started and left idle until ready; then the figure dispatches
+beforehand, unmeasured); every event also waits for ``outbound.fan_out``, which reads them all.
+A Celery worker with a prefork pool of 1, then 2 processes, is started and left idle until
+ready; then the figure dispatches
 (``events.dispatch_subscriptions``, what beat sends, from this process on beat's interval) and
 times the drain from the first dispatch until ``lag.status()`` shows nothing behind. The
 worker's start-up is not counted. The CPU the worker processes, PostgreSQL and the whole machine
