@@ -122,6 +122,23 @@ def committed_after(position: int) -> QuerySet[StoredEvent]:
     return StoredEvent.objects.filter(position__gt=position).order_by("position")
 
 
+# The transaction-level advisory lock under which every commit that appended events takes its
+# log positions (migration 0005's trigger).
+POSITION_LOCK = 7_301_190_001
+
+
+def hold_log_commits() -> None:
+    """Inside a transaction: no transaction that appended events can commit until this one
+    ends (PostgreSQL; on SQLite writers are serialised anyway). For a reader that must see the
+    head and have its own writes visible before any event after that head commits."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("hold_log_commits() must run inside transaction.atomic()")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [POSITION_LOCK])
+
+
 def head_position() -> int:
     """The last committed position of the log (0 when it is empty)."""
     return StoredEvent.objects.aggregate(head=Max("position"))["head"] or 0

@@ -10,10 +10,12 @@ resolved to a public address yesterday may not today).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 
 from shared.exceptions import InvalidCommand
@@ -27,19 +29,24 @@ class AddressRefused(InvalidCommand):
 
 
 def check_url(url: str) -> tuple[str, int, str]:
-    """(host, port, scheme) of an acceptable URL; :class:`AddressRefused` otherwise."""
+    """(host, port, scheme) of an acceptable URL, the host in its ASCII (IDNA) form;
+    :class:`AddressRefused` otherwise."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
         raise AddressRefused("Only http and https URLs can receive webhooks.")
-    if not parts.hostname:
-        raise AddressRefused("The URL has no host.")
     if parts.username or parts.password:
         raise AddressRefused("The URL may not carry credentials; sign-in is by signature.")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise AddressRefused(f"The URL's port is not valid: {exc}.") from None
-    return parts.hostname, port, parts.scheme
+        # The form the HTTP client will use: a name it cannot encode is refused here, not
+        # half-way through an attempt.
+        parsed = httpx.URL(url)
+        host = parsed.host
+        port = parsed.port or (443 if parts.scheme == "https" else 80)
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise AddressRefused(f"The URL is not valid: {exc}.") from None
+    if not host:
+        raise AddressRefused("The URL has no host.")
+    return host, port, parts.scheme
 
 
 def resolve_allowed(host: str, port: int) -> IPAddress:
@@ -59,11 +66,41 @@ def resolve_allowed(host: str, port: int) -> IPAddress:
     return addresses[0]
 
 
+# IPv6 ranges that carry an IPv4 address (NAT64, 6to4, Teredo, IPv4-compatible, SIIT) or are
+# deprecated site-local: a gateway may route them to a private IPv4 network.
+_TUNNELLED = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+        "::/96",
+        "::ffff:0:0:0/96",
+        "fec0::/10",
+    )
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(value, strict=False) for value in values)
+
+
+def allowed_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``OMS_OUTBOUND_ALLOWED_NETWORKS``, parsed (checked at start-up: ``checks.py``)."""
+    return _networks(tuple(settings.OMS_OUTBOUND_ALLOWED_NETWORKS))
+
+
 def allowed(address: IPAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    if any(address in ipaddress.ip_network(net) for net in settings.OMS_OUTBOUND_ALLOWED_NETWORKS):
+    if any(address in network for network in allowed_networks()):
         return True
+    if isinstance(address, ipaddress.IPv6Address) and any(
+        address in network for network in _TUNNELLED
+    ):
+        return False
     return address.is_global and not address.is_multicast
 
 

@@ -6,3 +6,6 @@ class OutboundConfig(AppConfig):
     label = "outbound"
     verbose_name = "Outbound webhooks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from apps.outbound import checks  # noqa: F401 (the checks register themselves)

@@ -25,6 +25,9 @@ class WebhookEndpoint(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     # Since when every attempt failed (None while it answers); disabled once this is too old.
     failing_since = models.DateTimeField(null=True, blank=True)
+    # The last failed attempt: a failure long after it starts a new streak (no attempt in
+    # between is no evidence of failing all along).
+    last_failure_at = models.DateTimeField(null=True, blank=True)
     # ``whsec_`` secrets: messages are signed with the current one and, until it expires, the
     # previous one too, so a consumer can switch without missing a message.
     secret = models.CharField(max_length=200)
@@ -64,6 +67,8 @@ class OutboundMessage(models.Model):
         max_length=16, choices=MessageStatus.choices, default=MessageStatus.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    # ``attempts`` when staff last redelivered or replayed it: the retry schedule starts over.
+    schedule_start = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     # A sender's claim: set while it posts, so that no other sender posts the same message.
     claim = models.CharField(max_length=32, blank=True, default="")

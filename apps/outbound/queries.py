@@ -17,9 +17,10 @@ class Pending:
 
 
 def pending() -> Pending:
-    found = OutboundMessage.objects.filter(status=MessageStatus.PENDING).aggregate(
-        count=Count("id"), oldest=Min("created_at")
-    )
+    # Of enabled endpoints: a disabled one's messages wait for staff, not for the sender.
+    found = OutboundMessage.objects.filter(
+        status=MessageStatus.PENDING, endpoint__enabled=True
+    ).aggregate(count=Count("id"), oldest=Min("created_at"))
     oldest = found["oldest"]
     return Pending(
         count=found["count"],

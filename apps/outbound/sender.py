@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -79,16 +80,18 @@ def send_due(
     endpoint costs one batch per run, not one timeout per order waiting for it.
     """
     concurrency = max(1, settings.OMS_OUTBOUND_CONCURRENCY)
-    timeout = settings.OMS_OUTBOUND_TIMEOUT_SECONDS
     deadline = None if seconds is None else time.monotonic() + seconds
     report = SendReport()
     failing: set[uuid.UUID] = set()
     client = _shared_client() if transport is None else _new_client(transport)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbound") as pool:
         while report.attempted < limit and (deadline is None or time.monotonic() < deadline):
+            size = min(settings.OMS_OUTBOUND_BATCH_SIZE, limit - report.attempted)
             batch = claim(
-                min(settings.OMS_OUTBOUND_BATCH_SIZE, limit - report.attempted),
-                lease=2 * timeout + 30,
+                size,
+                # Long enough for the batch's slowest wave of posts (each bounded by
+                # attempt_deadline()), so that no other sender takes a message still in flight.
+                lease=math.ceil(size / concurrency) * attempt_deadline() + 30,
                 skip_endpoints=failing,
             )
             if not batch:
@@ -110,8 +113,15 @@ _client: httpx.Client | None = None
 
 
 def _new_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    # Redirects are never followed; the timeout is given per request (a setting may change).
-    return httpx.Client(transport=transport, follow_redirects=False)
+    # Redirects are never followed; proxies from the environment are not used (they would do
+    # the name resolution the address check relies on); timeouts are given per request.
+    return httpx.Client(transport=transport, follow_redirects=False, trust_env=False)
+
+
+def attempt_deadline() -> float:
+    """The longest one attempt may take in all: httpx's timeouts bound each step (connect,
+    each read), so a server answering a byte at a time is cut off by this instead."""
+    return 2 * settings.OMS_OUTBOUND_TIMEOUT_SECONDS
 
 
 def _shared_client() -> httpx.Client:
@@ -148,7 +158,16 @@ def claim(
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
-        ids = list(due.values_list("id", flat=True)[:size])
+        candidates = list(due.values_list("id", "endpoint_id", "endpoint__failing_since")[:size])
+        # An endpoint that is failing gets one message per batch (a probe): a dead endpoint
+        # with many orders waiting must not fill the batch with timeouts.
+        ids, probed = [], set()
+        for message_id, endpoint_id, failing_since in candidates:
+            if failing_since is not None:
+                if endpoint_id in probed:
+                    continue
+                probed.add(endpoint_id)
+            ids.append(message_id)
         if not ids:
             return []
         OutboundMessage.objects.filter(id__in=ids).update(
@@ -175,10 +194,10 @@ def post(client: httpx.Client, message: OutboundMessage) -> Outcome:
             ),
         }
         message.sent_headers = headers  # type: ignore[attr-defined]
-        _exchange(client, endpoint.url, address, scheme, headers, message.body, outcome)
+        _exchange(client, endpoint.url, address, host, port, scheme, headers, message.body, outcome)
     except AddressRefused as exc:
         outcome.error = exc.detail
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # whatever the far end or its name does, the attempt is recorded
         outcome.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     outcome.duration_ms = round((time.perf_counter() - started) * 1000, 2)
     return outcome
@@ -188,23 +207,26 @@ def _exchange(
     client: httpx.Client,
     url: str,
     address: IPAddress,
+    host: str,
+    port: int,
     scheme: str,
     headers: dict[str, str],
     body: str,
     outcome: Outcome,
 ) -> None:
     parts = urlsplit(url)
-    target, request_headers = url, dict(headers)
+    # Uncompressed: the size limit counts the bytes that arrive, not what they inflate to.
+    target, request_headers = url, {**headers, "accept-encoding": "identity"}
     if scheme == "http":
         # Connect to the address that was checked, not to a second lookup of the name (which
         # could answer differently), and still name the host in the Host header. Over https the
         # name also selects the certificate and the TLS session (pooled connections are kept
         # per origin), so it is connected to by name, resolved an instant after the check.
         literal = f"[{address}]" if address.version == 6 else str(address)
-        netloc = literal + (f":{parts.port}" if parts.port else "")
-        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        request_headers["host"] = parts.netloc.rsplit("@", 1)[-1]
+        target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+        request_headers["host"] = host if port == 80 else f"{host}:{port}"
     limit = settings.OMS_OUTBOUND_RESPONSE_LIMIT_BYTES
+    cutoff = time.monotonic() + attempt_deadline()
     with client.stream(
         "POST",
         target,
@@ -214,26 +236,37 @@ def _exchange(
     ) as response:
         outcome.status = response.status_code
         outcome.headers = {
-            name: value
+            name: _storable(value)
             for name, value in response.headers.items()
             if name.lower() in {"content-type", "retry-after", "location"}
         }
         received = bytearray()
-        for chunk in response.iter_bytes():
+        for chunk in response.iter_raw():
             received.extend(chunk)
             if len(received) > limit:
                 outcome.error = f"the answer is larger than {limit} bytes; the rest was not read"
                 break
-        outcome.body = bytes(received[:limit]).decode("utf-8", errors="replace")
-    if outcome.error and outcome.status is not None and 200 <= outcome.status < 300:
+            if time.monotonic() > cutoff:
+                outcome.error = f"the answer took longer than {attempt_deadline():g} s"
+                outcome.status = None
+                break
+        outcome.body = _storable(bytes(received[:limit]).decode("utf-8", errors="replace"))
+    if outcome.status is None:
+        return
+    if outcome.error.startswith("the answer is larger") and 200 <= outcome.status < 300:
         # Received: an oversized acknowledgement is not read on, but the message arrived.
         outcome.body += "\n[truncated]"
         outcome.error = ""
-    if 300 <= response.status_code < 400:
-        location = response.headers.get("location", "")
+    if 300 <= outcome.status < 400:
+        location = outcome.headers.get("location", "")
         outcome.error = f"redirect to {location or '(no location)'} not followed"
-    if response.status_code in {429, 503}:
+    if outcome.status in {429, 503}:
         outcome.retry_after = _retry_after(response.headers.get("retry-after"))
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; what a receiver answers is kept, less those.
+    return text.replace("\x00", "")
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -244,24 +277,31 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         try:
             moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             return None
+        if moment.tzinfo is None:  # "-0000" or no zone: HTTP dates are in UTC
+            moment = moment.replace(tzinfo=UTC)
         seconds = (moment - clock.now()).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def record(batch: list[OutboundMessage], outcomes: list[Outcome]) -> None:
     """Log each attempt and move each message on (delivered, due again later, or given up), the
-    whole batch in one transaction."""
+    whole batch in one transaction; then each endpoint's failing mark, in a fixed order."""
     now = clock.now()
     results: list[str] = []
     attempts: list[DeliveryAttempt] = []
+    endpoints: dict[uuid.UUID, tuple[WebhookEndpoint, Outcome]] = {}
     with transaction.atomic():
         for message, outcome in zip(batch, outcomes, strict=True):
             values, result = _next_state(message, outcome, now)
+            results.append(result)
             updated = OutboundMessage.objects.filter(id=message.id, claim=message.claim).update(
                 **values
             )
+            if not updated:
+                continue  # deleted meanwhile, or its lease ran out and another sender has it
+            _hold_back_followers(message, values, result)
             attempts.append(
                 DeliveryAttempt(
                     message=message,
@@ -274,13 +314,17 @@ def record(batch: list[OutboundMessage], outcomes: list[Outcome]) -> None:
                     response_headers=outcome.headers,
                     response_body=outcome.body,
                     duration_ms=outcome.duration_ms,
-                    error=outcome.error,
+                    error=_storable(outcome.error),
                 )
             )
-            if updated:
-                _track_endpoint(message.endpoint, outcome, now)
-            results.append(result)
+            # A success in the batch outweighs its failures: the endpoint answers.
+            known = endpoints.get(message.endpoint_id)
+            if known is None or outcome.succeeded:
+                endpoints[message.endpoint_id] = (message.endpoint, outcome)
         DeliveryAttempt.objects.bulk_create(attempts)
+        for endpoint_id in sorted(endpoints):  # one lock order for every sender
+            endpoint, outcome = endpoints[endpoint_id]
+            _track_endpoint(endpoint, outcome, now)
     for message, outcome, result in zip(batch, outcomes, results, strict=True):
         _observe(message, outcome, result)
 
@@ -293,31 +337,50 @@ def _next_state(
     values: dict[str, Any] = {
         "attempts": attempts,
         "last_status": outcome.status,
-        "last_error": outcome.error or ("" if outcome.succeeded else outcome.body[:2000]),
+        "last_error": _storable(
+            outcome.error or ("" if outcome.succeeded else outcome.body[:2000])
+        ),
         "claim": "",
         "claimed_until": None,
     }
     if outcome.succeeded:
         values.update(status=MessageStatus.DELIVERED, delivered_at=now)
         return values, "delivered"
-    if attempts > len(schedule):
+    retries = attempts - message.schedule_start  # the schedule starts over after a redelivery
+    if retries > len(schedule):
         values["status"] = MessageStatus.FAILED
+        values["next_attempt_at"] = now
         return values, "given_up"
-    delay = max(schedule[attempts - 1], outcome.retry_after or 0.0)
+    delay = max(schedule[retries - 1], outcome.retry_after or 0.0)
     values["next_attempt_at"] = now + timedelta(seconds=delay)
     return values, "retrying"
+
+
+def _hold_back_followers(message: OutboundMessage, values: dict[str, Any], result: str) -> None:
+    """The order's later messages to this endpoint come due with this one, not before: they
+    would only be read and passed over by every claim meanwhile."""
+    if result == "delivered":
+        return
+    OutboundMessage.objects.filter(
+        endpoint_id=message.endpoint_id,
+        order_id=message.order_id,
+        position__gt=message.position,
+        status=MessageStatus.PENDING,
+    ).update(next_attempt_at=values["next_attempt_at"])
 
 
 def _observe(message: OutboundMessage, outcome: Outcome, result: str) -> None:
     metrics.outbound_deliveries.labels(result).inc()
     logger.log(
         logging.INFO if outcome.succeeded else logging.WARNING,
-        "webhook %s to %s: %s",
+        "webhook %s to endpoint %s: %s",
         message.webhook_id,
-        message.endpoint.url,
+        message.endpoint_id,
         result,
         extra={
             "endpoint_id": str(message.endpoint_id),
+            # The host only: a path or query may carry the receiver's own secret.
+            "endpoint_host": urlsplit(message.endpoint.url).hostname,
             "webhook_id": message.webhook_id,
             "event_id": str(message.event_id),
             "order_id": str(message.order_id),
@@ -332,25 +395,29 @@ def _observe(message: OutboundMessage, outcome: Outcome, result: str) -> None:
 
 
 def _track_endpoint(endpoint: WebhookEndpoint, outcome: Outcome, now: datetime) -> None:
-    """Clear the failing mark on success; disable an endpoint failing for too long."""
+    """Clear the failing mark on success; start or extend a failing streak; disable an endpoint
+    whose every attempt failed for longer than ``OMS_OUTBOUND_DISABLE_AFTER_SECONDS``."""
     rows = WebhookEndpoint.objects.filter(id=endpoint.id)
     if outcome.succeeded:
-        if endpoint.failing_since is not None:  # as loaded with the claim
-            rows.update(failing_since=None, updated_at=now)
-            endpoint.failing_since = None
+        rows.filter(failing_since__isnull=False).update(failing_since=None, updated_at=now)
         return
-    rows.filter(failing_since__isnull=True).update(failing_since=now, updated_at=now)
-    cutoff = now - timedelta(seconds=settings.OMS_OUTBOUND_DISABLE_AFTER_SECONDS)
+    period = timedelta(seconds=settings.OMS_OUTBOUND_DISABLE_AFTER_SECONDS)
+    # A streak starts at the first failure, or anew when nothing was tried for longer than the
+    # period plus the longest wait between retries (no evidence it failed all along).
+    quiet = period + timedelta(seconds=max(settings.OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS))
+    rows.filter(Q(failing_since__isnull=True) | Q(last_failure_at__lt=now - quiet)).update(
+        failing_since=now
+    )
+    rows.update(last_failure_at=now, updated_at=now)
     reason = outcome.error or f"answered {outcome.status}"
-    disabled = rows.filter(enabled=True, failing_since__lte=cutoff).update(
+    disabled = rows.filter(enabled=True, failing_since__lte=now - period).update(
         enabled=False,
         disabled_at=now,
         disabled_reason=f"Every attempt failed for over "
         f"{settings.OMS_OUTBOUND_DISABLE_AFTER_SECONDS:.0f} s; the last: {reason[:500]}",
-        updated_at=now,
     )
     if disabled:
-        logger.warning("webhook endpoint %s disabled: failing too long", endpoint.url)
+        logger.warning("webhook endpoint %s disabled: failing too long", endpoint.id)
 
 
 def purge_attempts(now: datetime | None = None, batch_size: int = 1000) -> int:

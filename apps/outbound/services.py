@@ -7,14 +7,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from apps.events import store
-from apps.events.models import StoredEvent
+from apps.events.models import StoredEvent, SubscriptionCheckpoint
+from apps.events.subscriptions import segment_of
 from apps.outbound.addresses import check_endpoint_url
-from apps.outbound.handlers import messages_for
+from apps.outbound.handlers import FanOutHandler, messages_for
 from apps.outbound.models import MessageStatus, OutboundMessage, WebhookEndpoint
 from apps.outbound.names import public_names
 from apps.outbound.signing import new_secret
@@ -55,12 +58,25 @@ def register(
     *, url: str, description: str = "", event_types: Iterable[str] = (), enabled: bool = True
 ) -> Registered:
     check_endpoint_url(url)
+    wanted = _checked_types(event_types)
     now = clock.now()
     secret = new_secret()
-    created = WebhookEndpoint.objects.create(
+    with transaction.atomic():
+        # The lock that orders the log's commits, held until this commits: no event commits
+        # between the head read here and the endpoint becoming visible, so none after
+        # ``start_position`` can be fanned out without seeing it.
+        store.hold_log_commits()
+        created = _create_endpoint(url, description, wanted, enabled, secret, now)
+    return Registered(created, secret)
+
+
+def _create_endpoint(
+    url: str, description: str, event_types: list[str], enabled: bool, secret: str, now: datetime
+) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
         url=url,
         description=description,
-        event_types=_checked_types(event_types),
+        event_types=event_types,
         enabled=enabled,
         secret=secret,
         # From now on: what committed before is sent only when replayed.
@@ -68,7 +84,6 @@ def register(
         created_at=now,
         updated_at=now,
     )
-    return Registered(created, secret)
 
 
 def change(
@@ -124,11 +139,20 @@ def redeliver(endpoint_id: uuid.UUID, message_id: int) -> OutboundMessage:
     message = OutboundMessage.objects.filter(id=message_id, endpoint_id=endpoint_id).first()
     if message is None:
         raise NotFound(f"Message {message_id} of endpoint {endpoint_id} does not exist.")
-    OutboundMessage.objects.filter(id=message.id).update(
-        status=MessageStatus.PENDING, next_attempt_at=clock.now(), claim="", claimed_until=None
-    )
+    OutboundMessage.objects.filter(id=message.id).update(**_due_again(clock.now()))
     message.refresh_from_db()
     return message
+
+
+def _due_again(now: datetime) -> dict[str, Any]:
+    """A message sent again by staff: due now, its retry schedule starting over."""
+    return {
+        "status": MessageStatus.PENDING,
+        "next_attempt_at": now,
+        "claim": "",
+        "claimed_until": None,
+        "schedule_start": F("attempts"),
+    }
 
 
 REPLAY_BATCH = 500
@@ -138,35 +162,53 @@ def replay(
     endpoint_id: uuid.UUID, *, after_position: int | None = None, since: datetime | None = None
 ) -> int:
     """Send the endpoint every event it wants after ``after_position`` (or committed since
-    ``since``) again, in order: messages it had are due again with their ids, messages of
-    events from before it existed are written. How many are due."""
+    ``since``) again, in order: messages it had are due again with their ids; messages of events
+    it never had (from before it existed, or while it was disabled) are written, for the events
+    the fan-out has already passed (it writes the others itself, in order). How many are due."""
     found = endpoint(endpoint_id)
     events = StoredEvent.objects.filter(position__isnull=False).order_by("position")
     if after_position is not None:
         events = events.filter(position__gt=after_position)
     if since is not None:
         events = events.filter(occurred_at__gte=since)
-    first = events.values_list("position", flat=True).first()
-    if first is None:
-        return 0
+    passed = _fan_out_positions()
     now = clock.now()
     scheduled = 0
     with transaction.atomic():
-        scheduled += OutboundMessage.objects.filter(endpoint=found, position__gte=first).update(
-            status=MessageStatus.PENDING, next_attempt_at=now, claim="", claimed_until=None
-        )
+        scheduled += OutboundMessage.objects.filter(
+            endpoint=found, event_id__in=events.values("event_id")
+        ).update(**_due_again(now))
         known = set(
-            OutboundMessage.objects.filter(endpoint=found, position__gte=first).values_list(
-                "event_id", flat=True
-            )
+            OutboundMessage.objects.filter(
+                endpoint=found, event_id__in=events.values("event_id")
+            ).values_list("event_id", flat=True)
         )
         batch: list[OutboundMessage] = []
         for event in events.iterator(chunk_size=REPLAY_BATCH):
-            if event.event_id in known:
+            if event.event_id in known or not _passed(event, passed):
                 continue
             batch += messages_for(event.envelope(), [found])
             if len(batch) >= REPLAY_BATCH:
-                scheduled += len(OutboundMessage.objects.bulk_create(batch))
+                scheduled += _insert(batch)
                 batch = []
-        scheduled += len(OutboundMessage.objects.bulk_create(batch))
+        scheduled += _insert(batch)
     return scheduled
+
+
+def _insert(messages: list[OutboundMessage]) -> int:
+    # A message the fan-out wrote meanwhile stays as it is.
+    OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    return len(messages)
+
+
+def _fan_out_positions() -> dict[int, int]:
+    """How far the fan-out has read, per segment."""
+    return dict(
+        SubscriptionCheckpoint.objects.filter(subscription=FanOutHandler.handler_name).values_list(  # type: ignore[attr-defined]
+            "segment", "position"
+        )
+    )
+
+
+def _passed(event: StoredEvent, passed: dict[int, int]) -> bool:
+    return (event.position or 0) <= passed.get(segment_of(event.bucket), 0)

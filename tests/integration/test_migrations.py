@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
+from apps.events import lag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,3 +132,34 @@ def test_open_outbox_deliveries_become_parked_events_and_checkpoints_start_at_th
             assert row.bucket == row.partition_key.int % 1024
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_the_outbound_fan_out_of_an_existing_deployment_starts_at_the_head_of_the_log() -> None:
+    events_head = ("events", "0007_subscriptions_replace_the_outbox")
+    old_apps = migrate([("outbound", "0001_webhook_endpoints_and_messages"), events_head])
+    stored_event = old_apps.get_model("events", "StoredEvent")
+    for _ in range(3):
+        stored_event.objects.create(
+            event_id=uuid.uuid4(),
+            event_type="OrderCreated",
+            aggregate_type="order",
+            aggregate_id=uuid.uuid4(),
+            partition_key=uuid.uuid4(),
+            version=1,
+            payload={},
+            metadata={},
+            occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    head = max(stored_event.objects.values_list("position", flat=True))
+    try:
+        new_apps = migrate([("outbound", "0002_fan_out_starts_at_the_head"), events_head])
+        checkpoints = new_apps.get_model("events", "SubscriptionCheckpoint").objects.filter(
+            subscription="outbound.fan_out"
+        )
+        assert sorted(checkpoints.values_list("segment", "position")) == [
+            (segment, head) for segment in range(settings.OMS_SUBSCRIPTION_SEGMENTS)
+        ]
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    fan_out = [row for row in lag.status() if row.subscription == "outbound.fan_out"]
+    assert {row.behind for row in fan_out} == {0}

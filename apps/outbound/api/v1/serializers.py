@@ -3,7 +3,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage, WebhookEndpoint
-from shared.strict import StrictCharField, StrictInputSerializer
+from shared.strict import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictInputSerializer,
+    StrictIntegerField,
+)
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -51,7 +56,7 @@ class EndpointInputSerializer(StrictInputSerializer):
         max_length=100,
         help_text="Public event names (`order.paid`); empty or missing: every event.",
     )
-    enabled = serializers.BooleanField(required=False, default=True)
+    enabled = StrictBooleanField(required=False, default=True)
 
 
 class EndpointChangeInputSerializer(StrictInputSerializer):
@@ -60,11 +65,11 @@ class EndpointChangeInputSerializer(StrictInputSerializer):
     event_types = serializers.ListField(
         child=StrictCharField(max_length=100), required=False, max_length=100
     )
-    enabled = serializers.BooleanField(required=False)
+    enabled = StrictBooleanField(required=False)
 
 
 class RotateSecretInputSerializer(StrictInputSerializer):
-    overlap_seconds = serializers.IntegerField(
+    overlap_seconds = StrictIntegerField(
         min_value=0,
         max_value=30 * 86400,
         required=False,
@@ -74,7 +79,7 @@ class RotateSecretInputSerializer(StrictInputSerializer):
 
 
 class ReplayInputSerializer(StrictInputSerializer):
-    after_position = serializers.IntegerField(
+    after_position = StrictIntegerField(
         min_value=0,
         max_value=2**63 - 1,
         required=False,
