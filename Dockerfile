@@ -3,7 +3,9 @@
 # README's "Production" section.
 FROM python:3.11.11-slim-bookworm
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
+# Production by default, for every command run from the image (not only run_prod.py).
+ENV DEBUG=0 \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     OMS_VAR_DIR=/var/lib/oms \

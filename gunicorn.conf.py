@@ -58,7 +58,12 @@ if (os.environ.get("OMS_LOG_FORMAT") or ("text" if _debug() else "json")) == "js
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
         "loggers": {
             "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
-            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            # gunicorn turns its access log on whenever this dict is given: off unless asked for.
+            "gunicorn.access": {
+                "handlers": ["console"] if accesslog else [],
+                "level": "INFO" if accesslog else "CRITICAL",
+                "propagate": False,
+            },
         },
     }
 

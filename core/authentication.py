@@ -14,7 +14,8 @@ most ``OMS_AUTH_CACHE_SECONDS`` later, as does a change that bypasses ``save()``
 costs today, and nobody can fill the cache with them.
 
 Failed authentications are counted per address (``shared/throttling.py``): past
-``OMS_THROTTLE_AUTH_FAILURES`` a caller presenting tokens gets 429 without a lookup.
+``OMS_THROTTLE_AUTH_FAILURES``, a request from that address presenting a token the cache does not
+vouch for gets 429 without a lookup; a token that authenticated lately still works.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class CachedTokenAuthentication(TokenAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None  # no token presented: nothing to count
+        if len(header) == 2:
+            trusted = self._trusted(header[1])
+            if trusted is not None:
+                return trusted  # known good: never refused for another caller's failures
         throttle = AuthenticationFailureThrottle()
         throttle.refuse_if_exceeded(request)
         try:
@@ -50,6 +55,20 @@ class CachedTokenAuthentication(TokenAuthentication):
         except AuthenticationFailed:
             throttle.record_failure()
             raise
+
+    @staticmethod
+    def _trusted(raw_key: bytes) -> tuple[Any, Any] | None:
+        """The user and token of a key that authenticated lately (from the cache), or None."""
+        if settings.OMS_AUTH_CACHE_SECONDS <= 0:
+            return None
+        try:
+            key = raw_key.decode()
+        except UnicodeError:
+            return None
+        token = cache.get(cache_key(key))
+        if isinstance(token, Token) and token.user.is_active:
+            return token.user, token
+        return None
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         seconds = settings.OMS_AUTH_CACHE_SECONDS

@@ -68,8 +68,18 @@ def _database() -> dict[str, Any]:
 
 
 def _broker() -> dict[str, Any]:
-    with Connection(settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT_SECONDS) as broker:
-        broker.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
+    # Every wait bounded: a broker that accepts the connection and never answers must not hold
+    # a web worker (Redis' transport ignores connect_timeout; its socket options do not).
+    with Connection(
+        settings.CELERY_BROKER_URL,
+        connect_timeout=BROKER_TIMEOUT_SECONDS,
+        transport_options={
+            "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+            "socket_timeout": BROKER_TIMEOUT_SECONDS,
+        },
+    ) as broker:
+        broker.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
+        broker.default_channel  # noqa: B018 (the transport's first exchange with the broker)
     return {}
 
 

@@ -7,18 +7,21 @@ worker answers the scrape. And what the database knows, read at scrape time so t
 tells the same: each subscription segment's position, events behind and the oldest one's age,
 parked and dead events, and the head of the log.
 
-Access: an address in ``OMS_METRICS_ALLOWED_NETWORKS`` or ``Authorization: Bearer
-<OMS_METRICS_TOKEN>``; otherwise 403 (404 when neither is configured).
+Access: an address in ``OMS_METRICS_ALLOWED_NETWORKS`` (not through a proxy left undeclared in
+``OMS_TRUSTED_PROXIES``) or ``Authorization: Bearer <OMS_METRICS_TOKEN>``; otherwise 403 (404
+when neither is configured).
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -34,12 +37,29 @@ from apps.events import lag, store
 from apps.outbound import queries as outbound_queries
 from core.problems import PROBLEM_CONTENT_TYPE, problem
 from shared import clock
+from shared.client_address import client_address, forwarded_untrusted
+
+logger = logging.getLogger(__name__)
 
 
 class LogCollector(Collector):
     """Gauges read from the log and the subscriptions' checkpoints when scraped."""
 
     def collect(self) -> Iterator[Metric]:
+        try:
+            collected = list(self._from_the_database())
+        except DatabaseError:
+            # The process's own counts are still worth a scrape while the database is away.
+            logger.warning("metrics: the database did not answer", exc_info=True)
+            collected = []
+        yield from collected
+        yield GaugeMetricFamily(
+            "oms_metrics_database_up",
+            "1 when this scrape could read the database, else 0.",
+            value=1 if collected else 0,
+        )
+
+    def _from_the_database(self) -> Iterator[Metric]:
         labels = ["subscription", "segment"]
         position = GaugeMetricFamily(
             "oms_subscription_position", "Last log position a segment handled.", labels=labels
@@ -116,7 +136,9 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
         presented = request.headers.get("Authorization", "")
         if hmac.compare_digest(presented.encode(), f"Bearer {token}".encode()):
             return None
-    if _address_in(request.META.get("REMOTE_ADDR", ""), networks):
+    # Behind a proxy nobody declared, the connection's address is the proxy's (possibly
+    # loopback): only the token is believed then.
+    if not forwarded_untrusted(request) and _address_in(client_address(request), networks):
         return None
     return _problem(
         403,

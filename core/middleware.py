@@ -46,6 +46,7 @@ class CorrelationIdMiddleware:
         return response
 
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Probes and scrapes arrive every few seconds: their lines are DEBUG, not INFO.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -70,8 +71,10 @@ class RequestTelemetryMiddleware:
         route = "/" + match.route if match is not None else "unmatched"
         if match is None and request.path.startswith(self.static_prefix):
             route = self.static_prefix + "*"
-        metrics.http_requests.labels(route, request.method, response.status_code).inc()
-        metrics.http_request_duration.labels(route, request.method).observe(elapsed)
+        # Any word is a method to the server: an unknown one must not mint new series.
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        metrics.http_requests.labels(route, method, response.status_code).inc()
+        metrics.http_request_duration.labels(route, method).observe(elapsed)
         # Not asked of probes: a lazy session user would cost them a query.
         user = getattr(request, "user", None) if request.path not in QUIET_PATHS else None
         order_id = (match.kwargs.get("pk") or match.kwargs.get("order_id")) if match else None

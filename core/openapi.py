@@ -70,7 +70,7 @@ def describe_problems_and_closed_bodies(result: dict[str, Any], **kwargs: Any) -
             if method in HTTP_METHODS:
                 _describe_errors(operation)
     for name in STRICT_COMPONENTS:
-        for component in (f"{name}Request", name):
+        for component in (f"{name}Request", f"Patched{name}Request", name):
             if component in schemas and schemas[component].get("type") == "object":
                 schemas[component]["additionalProperties"] = False
     return result

@@ -308,7 +308,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_float("OMS_LOGIN_LOCKOUT_MINUTES", 15.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("OMS_TRUSTED_PROXIES", 0) or None
+# The client's address as the rate limits see it (OMS_TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "shared.client_address.client_address"
 
 # --- Logs -------------------------------------------------------------------------------------
 # One line per request, command and event delivery, each with the ids it concerns
@@ -320,7 +321,10 @@ if OMS_LOG_FORMAT not in {"json", "text"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "shared.log_context.ContextFilter"}},
+    "filters": {
+        "context": {"()": "shared.log_context.ContextFilter"},
+        "request_path_only": {"()": "shared.log_context.RequestPathOnly"},
+    },
     "formatters": {
         "text": {
             "()": "shared.log_context.TextFormatter",
@@ -338,7 +342,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": OMS_LOG_FORMAT,
-            "filters": ["context"],
+            "filters": ["context", "request_path_only"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
@@ -350,6 +354,9 @@ LOGGING = {
         "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
         # runserver's access line repeats the request's own line.
         "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        # A request with a Host not allowed is answered 400 and logged on its own line; scanners
+        # send thousands, each with a traceback here.
+        "django.security.DisallowedHost": {"handlers": [], "level": "CRITICAL", "propagate": False},
         # httpx logs every request at INFO: the provider simulator would flood the worker's output.
         "httpx": {"level": "WARNING"},
     },

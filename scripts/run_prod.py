@@ -16,8 +16,8 @@ Prometheus counters of every process are kept in ``PROMETHEUS_MULTIPROC_DIR`` (d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -50,7 +50,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="Celery worker processes, or `manage.py worker` processes (default 2)",
     )
     parser.add_argument(
-        "--grace", type=float, default=30.0, help="seconds each process has to stop (default 30)"
+        "--grace",
+        type=float,
+        default=40.0,
+        help="seconds the processes have to stop before they are killed (default 40, more "
+        "than gunicorn's graceful timeout of 30)",
     )
     return parser.parse_args(argv)
 
@@ -69,9 +73,11 @@ def production_environment() -> dict[str, str]:
         raise SystemExit("run-prod: " + "; ".join(problems))
     var_dir = Path(env.get("OMS_VAR_DIR") or ROOT / "var")
     metrics_dir = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var_dir / "prometheus")))
-    # Counts of processes of an earlier run would be added to this run's.
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    # Counts of processes of an earlier run would be added to this run's (only the metric
+    # files go: the directory may be one the operator chose for other things too).
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
     return env
 
 
@@ -126,13 +132,17 @@ def stop_all(started: dict[str, subprocess.Popen[bytes]], grace: float) -> None:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             print(f"run-prod: {name} did not stop within {grace:.0f} s; killing it", flush=True)
-            process.kill()
+            # Its whole session: gunicorn's workers and Celery's pool with it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
 def main(argv: list[str]) -> int:
     arguments = parse_arguments(argv)
     env = production_environment()
+    if arguments.runner == "celery":
+        env.setdefault("OMS_READY_CHECK_BROKER", "1")  # also when the default broker is used
     prepare(env)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

@@ -1,7 +1,8 @@
 """What a log line is about: the correlation id, user, order and event of the work in progress.
 
 The request middleware, the command handlers and the subscription runner bind the ids they know
-with :func:`bound`; :class:`ContextFilter` (installed on the log handlers by ``LOGGING``) copies
+with :func:`bound` (a request's user is on its own line and on its commands' lines);
+:class:`ContextFilter` (installed on the log handlers by ``LOGGING``) copies
 them onto every record written meanwhile, so each line carries them without every call passing
 them along. Only ids are bound: never a token, a secret or a body.
 """
@@ -30,15 +31,6 @@ def bound(**fields: Any) -> Iterator[None]:
         _bound.reset(token)
 
 
-def bind(**fields: Any) -> None:
-    """Add ``fields`` to the context until the enclosing :func:`bound` block ends (for a value
-    learned half-way, such as the user a request authenticated as)."""
-    current = _bound.get()
-    if current is None:
-        return  # outside any block: nothing would ever unbind it
-    current.update({name: str(value) for name, value in fields.items() if value is not None})
-
-
 def current() -> dict[str, str]:
     return dict(_bound.get() or {})
 
@@ -50,6 +42,17 @@ class ContextFilter(logging.Filter):
         for name, value in (_bound.get() or {}).items():
             if not hasattr(record, name):
                 setattr(record, name, value)
+        return True
+
+
+class RequestPathOnly(logging.Filter):
+    """Django's own request lines carry the request object, whose text holds the query string
+    (which may hold a token); only its path is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and not isinstance(request, str):
+            record.request = getattr(request, "path", "")
         return True
 
 

@@ -76,7 +76,7 @@ def idempotent(handler: Handler) -> Handler:
                     fingerprint=fingerprint_of(request),
                 )
                 if not claim.is_new:
-                    route = getattr(request.resolver_match, "route", "") or "unknown"
+                    route = "/" + (getattr(request.resolver_match, "route", "") or "unknown")
                     metrics.idempotent_replays.labels(route).inc()
                     return records.replay(claim.record)
                 response = handler(view, request, *args, **kwargs)

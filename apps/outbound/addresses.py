@@ -31,7 +31,11 @@ class AddressRefused(InvalidCommand):
 def check_url(url: str) -> tuple[str, int, str]:
     """(host, port, scheme) of an acceptable URL, the host in its ASCII (IDNA) form;
     :class:`AddressRefused` otherwise."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port that is not one)
+    except ValueError as exc:
+        raise AddressRefused(f"The URL is not valid: {exc}.") from None
     if parts.scheme not in {"http", "https"}:
         raise AddressRefused("Only http and https URLs can receive webhooks.")
     if parts.username or parts.password:
@@ -54,7 +58,7 @@ def resolve_allowed(host: str, port: int) -> IPAddress:
     private, loopback, link-local, multicast or reserved and not in an allowed network."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise AddressRefused(f"The host {host} does not resolve: {exc}.") from None
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     for address in addresses:

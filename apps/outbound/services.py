@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils.dateparse import parse_datetime
 
 from apps.events import store
 from apps.events.models import StoredEvent, SubscriptionCheckpoint
@@ -158,6 +159,27 @@ def _due_again(now: datetime) -> dict[str, Any]:
 REPLAY_BATCH = 500
 
 
+class ReplayNeedsOneStart(InvalidCommand):
+    code = "replay_needs_one_start"
+    title = "Give exactly one of after_position and since."
+
+
+class NotATime(InvalidCommand):
+    code = "not_a_time"
+    title = "This is not a time the service can read."
+
+
+def moment_of(text: str) -> datetime:
+    """An ISO 8601 time, in UTC when it names no offset."""
+    try:
+        moment = parse_datetime(text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise NotATime(f"{text!r} is not an ISO 8601 date and time.")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def replay(
     endpoint_id: uuid.UUID, *, after_position: int | None = None, since: datetime | None = None
 ) -> int:
@@ -165,6 +187,8 @@ def replay(
     ``since``) again, in order: messages it had are due again with their ids; messages of events
     it never had (from before it existed, or while it was disabled) are written, for the events
     the fan-out has already passed (it writes the others itself, in order). How many are due."""
+    if (after_position is None) == (since is None):
+        raise ReplayNeedsOneStart()
     found = endpoint(endpoint_id)
     events = StoredEvent.objects.filter(position__isnull=False).order_by("position")
     if after_position is not None:

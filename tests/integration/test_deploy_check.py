@@ -76,3 +76,13 @@ def test_check_deploy_fails_with_the_public_development_secret_key() -> None:
     result = deploy_check(SECRET_KEY=settings.OMS_DEVELOPMENT_SECRET_KEY)
     assert result.returncode != 0
     assert "(oms.E003) SECRET_KEY is the public development key" in result.stderr
+
+
+def test_check_deploy_sees_the_development_secret_however_it_is_written() -> None:
+    from django.conf import settings
+
+    public = settings.OMS_DEVELOPMENT_WEBHOOK_SECRETS["payment"]
+    bare = public.removeprefix("whsec_").rstrip("=")  # the same key, without prefix or padding
+    result = deploy_check(OMS_WEBHOOK_SECRETS_PAYMENT=f"whsec_{bare}")
+    assert result.returncode != 0
+    assert "(oms.E002) OMS_WEBHOOK_SECRETS_PAYMENT holds the public development" in result.stderr

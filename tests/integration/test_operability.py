@@ -143,7 +143,7 @@ def test_requests_commands_events_and_replays_are_counted(customer_client: APICl
         ),
         "commands": sample("oms_commands_total", command="CreateOrder", outcome="ok"),
         "events": sample("oms_events_appended_total", event_type="OrderCreated"),
-        "replays": sample("oms_idempotent_replays_total", route="api/v1/orders/"),
+        "replays": sample("oms_idempotent_replays_total", route="/api/v1/orders/"),
         "deliveries": sample(
             "oms_event_deliveries_total",
             subscription="payments.request_payment",
@@ -162,7 +162,7 @@ def test_requests_commands_events_and_replays_are_counted(customer_client: APICl
         before["commands"] + 1
     )
     assert sample("oms_events_appended_total", event_type="OrderCreated") == before["events"] + 1
-    assert sample("oms_idempotent_replays_total", route="api/v1/orders/") == before["replays"] + 1
+    assert sample("oms_idempotent_replays_total", route="/api/v1/orders/") == before["replays"] + 1
     assert (
         sample(
             "oms_event_deliveries_total",
@@ -333,9 +333,12 @@ def test_tokens_passwords_and_webhook_secrets_are_never_logged(
 
 
 def test_bad_tokens_get_429_after_the_configured_number_from_one_address(
-    settings: Any, anon_client: APIClient, customer: Any
+    settings: Any, anon_client: APIClient, customer: Any, other_customer: Any
 ) -> None:
     with_rates(settings, auth_failures="5/m")
+    known = f"Token {Token.objects.get_or_create(user=customer)[0].key}"
+    unseen = f"Token {Token.objects.get_or_create(user=other_customer)[0].key}"
+    assert anon_client.get("/api/v1/orders/", headers={"Authorization": known}).status_code == 200
     for attempt in range(5):
         response = anon_client.get(
             "/api/v1/orders/", headers={"Authorization": f"Token wrong-{attempt}"}
@@ -344,11 +347,12 @@ def test_bad_tokens_get_429_after_the_configured_number_from_one_address(
     refused = anon_client.get("/api/v1/orders/", headers={"Authorization": "Token wrong-6"})
     assert_problem(refused, 429, "throttled")
     assert 1 <= int(refused["Retry-After"]) <= 60
-    # Refused before the lookup: from that address even a valid token waits.
-    valid = f"Token {Token.objects.get_or_create(user=customer)[0].key}"
+    # Refused before any lookup: a token the cache does not vouch for waits too...
     assert_problem(
-        anon_client.get("/api/v1/orders/", headers={"Authorization": valid}), 429, "throttled"
+        anon_client.get("/api/v1/orders/", headers={"Authorization": unseen}), 429, "throttled"
     )
+    # ...but a client whose token authenticated lately is not locked out by someone else.
+    assert anon_client.get("/api/v1/orders/", headers={"Authorization": known}).status_code == 200
     # Another address is counted on its own.
     elsewhere = anon_client.get(
         "/api/v1/orders/", headers={"Authorization": "Token wrong-7"}, REMOTE_ADDR="10.9.8.7"
@@ -356,10 +360,37 @@ def test_bad_tokens_get_429_after_the_configured_number_from_one_address(
     assert_problem(elsewhere, 401, "authentication_failed")
     assert (
         anon_client.get(
-            "/api/v1/orders/", headers={"Authorization": valid}, REMOTE_ADDR="10.9.8.7"
+            "/api/v1/orders/", headers={"Authorization": unseen}, REMOTE_ADDR="10.9.8.7"
         ).status_code
         == 200
     )
+
+
+def test_behind_declared_proxies_the_forwarded_client_is_counted(
+    settings: Any, anon_client: APIClient
+) -> None:
+    with_rates(settings, auth_failures="2/m")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+    for _ in range(2):
+        anon_client.get(
+            "/api/v1/orders/",
+            headers={"Authorization": "Token wrong", "X-Forwarded-For": "203.0.113.7"},
+            **proxy,
+        )
+    blocked = anon_client.get(
+        "/api/v1/orders/",
+        headers={"Authorization": "Token wrong", "X-Forwarded-For": "203.0.113.7"},
+        **proxy,
+    )
+    assert_problem(blocked, 429, "throttled")
+    # Another client behind the same proxy is not.
+    other = anon_client.get(
+        "/api/v1/orders/",
+        headers={"Authorization": "Token wrong", "X-Forwarded-For": "198.51.100.9"},
+        **proxy,
+    )
+    assert_problem(other, 401, "authentication_failed")
 
 
 def test_writes_are_limited_per_user_and_a_refused_write_changes_nothing(
@@ -406,3 +437,74 @@ def test_admin_login_is_refused_after_repeated_wrong_passwords_even_with_the_rig
     )
     assert accepted.status_code == 302
     assert elsewhere.session["_auth_user_id"] == str(staff.pk)
+
+
+def test_behind_a_declared_proxy_admin_lockouts_are_per_client(settings: Any, staff: Any) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    attacker = Client(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    for _ in range(3):
+        attacker.post("/admin/login/", {"username": staff.username, "password": "nope"})
+    locked = attacker.post(
+        "/admin/login/", {"username": staff.username, "password": "test-password-123"}
+    )
+    assert locked.status_code == 429
+    # The staff member, behind the same proxy, still gets in.
+    colleague = Client(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="198.51.100.9")
+    accepted = colleague.post(
+        "/admin/login/", {"username": staff.username, "password": "test-password-123"}
+    )
+    assert accepted.status_code == 302
+
+
+def test_an_unknown_method_is_counted_as_other(anon_client: APIClient) -> None:
+    labels = {"route": "/api/v1/orders/", "status": "401"}
+    before = sample("oms_http_requests_total", method="other", **labels)
+    anon_client.generic("FROBNICATE", "/api/v1/orders/")
+    anon_client.generic("QWERTYUIOP", "/api/v1/orders/")
+    assert sample("oms_http_requests_total", method="other", **labels) == before + 2
+    assert sample("oms_http_requests_total", method="FROBNICATE", **labels) == 0
+
+
+def test_metrics_through_an_undeclared_proxy_need_the_token(
+    settings: Any, anon_client: APIClient
+) -> None:
+    settings.OMS_METRICS_TOKEN = "scrape-secret-123"
+    # A proxy on the same machine: the connection is from loopback, the client is not.
+    proxied = anon_client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert_problem(proxied, 403, "permission_denied")
+    with_token = anon_client.get(
+        "/metrics",
+        headers={"X-Forwarded-For": "203.0.113.7", "Authorization": "Bearer scrape-secret-123"},
+    )
+    assert with_token.status_code == 200
+    assert anon_client.get("/metrics").status_code == 200  # loopback, no proxy
+
+
+def test_readyz_does_not_hang_on_a_broker_that_never_answers(
+    settings: Any, anon_client: APIClient
+) -> None:
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never says a word
+    try:
+        settings.OMS_READY_CHECK_BROKER = True
+        settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        started = time.monotonic()
+        body = assert_problem(anon_client.get("/readyz"), 503, "not_ready")
+        assert time.monotonic() - started < 10
+        assert body["checks"]["broker"]["status"] == "failing"
+    finally:
+        silent.close()
+
+
+def test_a_request_for_a_host_not_allowed_is_one_line(
+    json_log: Callable[[], list[dict[str, Any]]], anon_client: APIClient
+) -> None:
+    anon_client.get("/api/v1/orders/?token=query-secret", HTTP_HOST="evil.example")
+    lines = json_log()
+    assert [(line["logger"], line.get("status")) for line in lines] == [("oms.requests", 400)]
+    assert "query-secret" not in json.dumps(lines)

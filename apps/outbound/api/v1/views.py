@@ -120,13 +120,19 @@ class ReplayView(APIView):
     @extend_schema(
         operation_id="webhook_endpoints_replay",
         request=s.ReplayInputSerializer,
-        responses={200: s.ReplayOutcomeSerializer, 404: PROBLEM, **STAFF_ERRORS},
+        responses={200: s.ReplayOutcomeSerializer, 404: PROBLEM, 422: PROBLEM, **STAFF_ERRORS},
         summary="Resend every event after a position, or since a time, in order (staff)",
+        description="Give exactly one of `after_position` and `since` (else 422).",
     )
     def post(self, request: Request, endpoint_id: uuid.UUID) -> Response:
         given = s.ReplayInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        scheduled = services.replay(endpoint_id, **given.validated_data)
+        wanted = given.validated_data
+        scheduled = services.replay(
+            endpoint_id,
+            after_position=wanted.get("after_position"),
+            since=services.moment_of(wanted["since"]) if "since" in wanted else None,
+        )
         return Response({"scheduled": scheduled})
 
 
