@@ -371,24 +371,24 @@ def test_behind_declared_proxies_the_forwarded_client_is_counted(
 ) -> None:
     with_rates(settings, auth_failures="2/m")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
-    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+    proxy = "10.0.0.5"
     for _ in range(2):
         anon_client.get(
             "/api/v1/orders/",
             headers={"Authorization": "Token wrong", "X-Forwarded-For": "203.0.113.7"},
-            **proxy,
+            REMOTE_ADDR=proxy,
         )
     blocked = anon_client.get(
         "/api/v1/orders/",
         headers={"Authorization": "Token wrong", "X-Forwarded-For": "203.0.113.7"},
-        **proxy,
+        REMOTE_ADDR=proxy,
     )
     assert_problem(blocked, 429, "throttled")
     # Another client behind the same proxy is not.
     other = anon_client.get(
         "/api/v1/orders/",
         headers={"Authorization": "Token wrong", "X-Forwarded-For": "198.51.100.9"},
-        **proxy,
+        REMOTE_ADDR=proxy,
     )
     assert_problem(other, 401, "authentication_failed")
 
