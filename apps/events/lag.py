@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Count
+
 from apps.events import subscriptions
 from apps.events.models import ParkedEvent, ParkedStatus, SubscriptionCheckpoint
 from shared import clock
@@ -39,9 +41,16 @@ def status(now: datetime | None = None) -> list[SegmentStatus]:
     moment = now or clock.now()
     checkpoints = {(c.subscription, c.segment): c for c in SubscriptionCheckpoint.objects.all()}
     counts: dict[tuple[str, int, str], int] = {}
-    for name, bucket, state in ParkedEvent.objects.values_list("subscription", "bucket", "status"):
+    # Counted by the database, per bucket: resolved dead letters are kept, and are not read.
+    grouped = (
+        ParkedEvent.objects.filter(status__in=(ParkedStatus.PARKED, ParkedStatus.DEAD))
+        .values_list("subscription", "bucket", "status")
+        .annotate(number=Count("id"))
+        .order_by()
+    )
+    for name, bucket, state, number in grouped:
         counted = (name, subscriptions.segment_of(bucket), state)
-        counts[counted] = counts.get(counted, 0) + 1
+        counts[counted] = counts.get(counted, 0) + number
     result = []
     for key in subscriptions.all_segments():
         checkpoint = checkpoints.get((key.subscription, key.segment)) or SubscriptionCheckpoint(

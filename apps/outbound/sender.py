@@ -421,16 +421,21 @@ def _track_endpoint(endpoint: WebhookEndpoint, outcome: Outcome, now: datetime) 
 
 
 def purge_attempts(now: datetime | None = None, batch_size: int = 1000) -> int:
-    """Delete attempts older than the retention, in small batches; how many went."""
+    """Delete attempts older than the retention, and messages delivered or given up before it
+    (a replay writes them again, with the same ids), in small batches; how many rows went."""
     moment = now or clock.now()
     cutoff = moment - timedelta(days=settings.OMS_OUTBOUND_ATTEMPT_RETENTION_DAYS)
+    deleted = _purge(DeliveryAttempt.objects.filter(requested_at__lt=cutoff), batch_size)
+    finished = OutboundMessage.objects.filter(
+        status__in=(MessageStatus.DELIVERED, MessageStatus.FAILED), next_attempt_at__lt=cutoff
+    ).exclude(delivered_at__gte=cutoff)
+    return deleted + _purge(finished, batch_size)
+
+
+def _purge(rows: Any, batch_size: int) -> int:
     deleted = 0
     while True:
-        ids = list(
-            DeliveryAttempt.objects.filter(requested_at__lt=cutoff).values_list("id", flat=True)[
-                :batch_size
-            ]
-        )
+        ids = list(rows.values_list("id", flat=True)[:batch_size])
         if not ids:
             return deleted
-        deleted += DeliveryAttempt.objects.filter(id__in=ids).delete()[0]
+        deleted += rows.model.objects.filter(id__in=ids).delete()[0]

@@ -4,6 +4,7 @@ registration, secrets shown once and rotated with an overlap, the log and its re
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -280,12 +281,24 @@ def test_a_rotated_secret_signs_beside_the_new_one_during_the_overlap(
 def test_old_attempts_are_purged_after_the_retention(
     settings: Any, staff_client: APIClient, customer_client: APIClient, receiver: Receiver
 ) -> None:
-    one_message(staff_client, customer_client, receiver)
+    delivered = one_message(staff_client, customer_client, receiver)
+    assert delivered.status == MessageStatus.DELIVERED
+    waiting = OutboundMessage.objects.create(
+        **{
+            field.attname: getattr(delivered, field.attname)
+            for field in OutboundMessage._meta.concrete_fields
+            if field.attname not in {"id", "event_id", "webhook_id", "status", "delivered_at"}
+        },
+        event_id=uuid.uuid4(),
+        webhook_id="msg_waiting",
+        status=MessageStatus.PENDING,
+    )
     settings.OMS_OUTBOUND_ATTEMPT_RETENTION_DAYS = 30
     assert sender.purge_attempts(now=clock.now() + timedelta(days=29)) == 0
-    assert sender.purge_attempts(now=clock.now() + timedelta(days=31)) == 1
+    # The attempt, then the delivered message (a replay would write it again, same id).
+    assert sender.purge_attempts(now=clock.now() + timedelta(days=31)) == 2
     assert not DeliveryAttempt.objects.exists()
-    assert OutboundMessage.objects.exists()  # the message (and its id) stays
+    assert list(OutboundMessage.objects.values_list("id", flat=True)) == [waiting.id]
 
 
 def test_the_admin_registers_an_endpoint_through_the_same_checks(
