@@ -39,7 +39,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks: dict[str, Callable[[], dict[str, Any]]] = {"database": _database}
     if settings.OMS_READY_CHECK_BROKER:
         checks["broker"] = _broker
-    checks["subscriptions"] = _subscriptions
+    if settings.OMS_READY_CHECK_SUBSCRIPTIONS:
+        checks["subscriptions"] = _subscriptions
     results: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
     for name, check in checks.items():

@@ -429,6 +429,9 @@ OMS_READY_STALL_SECONDS = env_float("OMS_READY_STALL_SECONDS", 120.0)
 # /readyz also connects to the broker: by default when CELERY_BROKER_URL is set (Celery runs the
 # subscriptions); deployments with `manage.py worker` processes have no broker to check.
 OMS_READY_CHECK_BROKER = env_bool("OMS_READY_CHECK_BROKER", "CELERY_BROKER_URL" in os.environ)
+# The subscriptions are global: a web tier whose load balancer should not drop every instance
+# when the runners fall behind turns this off and alerts on the lag metrics instead.
+OMS_READY_CHECK_SUBSCRIPTIONS = env_bool("OMS_READY_CHECK_SUBSCRIPTIONS", True)
 # Who may read /metrics: addresses in these networks, or a request with
 # "Authorization: Bearer <OMS_METRICS_TOKEN>". Both empty: /metrics answers 404.
 OMS_METRICS_ALLOWED_NETWORKS = env_list("OMS_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])

@@ -123,6 +123,10 @@ def test_readyz_fails_when_a_subscription_is_stalled_and_recovers_when_it_moves(
         lagging = assert_problem(anon_client.get("/readyz"), 503, "not_ready")
         assert "the oldest unhandled event is 661 s old (bound 600 s)" in lagging["detail"]
 
+        settings.OMS_READY_CHECK_SUBSCRIPTIONS = False  # a web tier that leaves it to alerts
+        assert set(anon_client.get("/readyz").json()["checks"]) == {"database"}
+        settings.OMS_READY_CHECK_SUBSCRIPTIONS = True
+
         run_until_idle()
         assert anon_client.get("/readyz").status_code == 200
 
