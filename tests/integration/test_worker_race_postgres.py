@@ -17,10 +17,11 @@ from django.conf import LazySettings
 from django.db import connection
 
 from apps.events.models import ParkedEvent, StoredEvent
+from apps.events.registry import registry
 from apps.events.subscriptions import run_until_idle
 from apps.orders.tests.factories import create_order
 from tests.integration.celery_worker import worker_database_url
-from tests.support.probe import ProbeHandled, send_probe
+from tests.support.probe import ProbeHandled, ProbeSent, send_probe
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +53,11 @@ def test_two_runners_racing_never_handle_one_event_twice(settings: LazySettings)
     for thread in threads:
         thread.join(timeout=120)
 
-    assert sum(handled) == probes
+    # Each event once for each subscription that reads it: the probe's handler and the outbound
+    # fan-out on every probe, the fan-out on every ProbeHandled the handler appended.
+    assert sum(handled) == probes * len(registry.handler_names_for(ProbeSent.event_type)) + (
+        probes * len(registry.handler_names_for(ProbeHandled.event_type))
+    )
     runs = Counter(
         event.payload["probe_event_id"]
         for event in StoredEvent.objects.filter(event_type=ProbeHandled.event_type)
