@@ -230,13 +230,14 @@ def main() -> None:
         ),
         Row(
             figure="1.4",
-            name="service: reactions, events handled/s (run_until_idle, real handlers)",
-            unit="events/s",
+            name="service: reactions, deliveries/s (run_until_idle, handlers and fan-out)",
+            unit="deliveries/s",
             samples=reaction_rates,
             note=join(
-                "the backlog each create run left (OrderCreated → payments.request_payment), "
+                "the backlog each create run left (OrderCreated → payments.request_payment, and "
+                "every event → outbound.fan_out; a delivery is an event for one subscription), "
                 "drained in this process right after it",
-                f"events per run: {', '.join(str(n) for n in reaction_backlogs)}; seconds to "
+                f"deliveries per run: {', '.join(str(n) for n in reaction_backlogs)}; seconds to "
                 f"drain: {', '.join(f'{s:.1f}' for s in reaction_seconds)}",
                 subscribed,
             ),
