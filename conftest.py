@@ -14,6 +14,9 @@ from rest_framework.test import APIClient
 
 from apps.events.retry import use_policy
 
+# Fixtures shared by several test modules: ``receiver`` (a merchant's webhook receiver).
+pytest_plugins = ["tests.support.webhook_receiver"]
+
 
 def on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")

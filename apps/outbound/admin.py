@@ -51,19 +51,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ("url", "description", "enabled", "failing_since", "disabled_reason")
     list_filter = ("enabled",)
-    fields = (
-        "url",
-        "description",
-        "event_types",
-        "enabled",
-        "disabled_reason",
-        "disabled_at",
-        "failing_since",
-        "previous_secret_expires_at",
-        "start_position",
-        "created_at",
-        "updated_at",
-    )
+    # What staff set (the form's fields), then what the service keeps (shown, not editable).
     readonly_fields = (
         "disabled_reason",
         "disabled_at",
@@ -73,6 +61,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+    fields = (*WebhookEndpointForm.Meta.fields, *readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # Through the services, so a new endpoint gets its secret (shown once, here) and its

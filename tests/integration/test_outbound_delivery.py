@@ -8,7 +8,6 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,13 @@ from apps.outbound import sender
 from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage
 from apps.payments.commands import RecordPaymentResult
 from apps.payments.services import PaymentService
-from tests.support.webhook_receiver import Arrival, Receiver, accept, stall
+from tests.support.webhook_receiver import (
+    Arrival,
+    Receiver,
+    accept,
+    send_to_loopback,
+    stall,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,16 +47,7 @@ LIFECYCLE = [
 
 @pytest.fixture(autouse=True)
 def _outbound_settings(settings: Any) -> None:
-    settings.OMS_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receiver is on loopback
-    settings.OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS = [0.0] * 15  # retries due at once
-    settings.OMS_OUTBOUND_TIMEOUT_SECONDS = 0.4
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
+    send_to_loopback(settings, retries=[0.0] * 15, timeout=0.4)
 
 
 def register(staff_client: APIClient, receiver: Receiver, **fields: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from apps.outbound.addresses import allowed
 from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage, WebhookEndpoint
 from shared import clock
 from tests.integration.test_outbound_delivery import LIFECYCLE, lifecycle, register
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Receiver, send_to_loopback
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,16 +28,7 @@ ORDER = {"currency": "EUR", "items": [{"sku": "A", "name": "A", "quantity": 1, "
 
 @pytest.fixture(autouse=True)
 def _outbound_settings(settings: Any) -> None:
-    settings.OMS_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    settings.OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS = [0.0, 0.0, 0.0]
-    settings.OMS_OUTBOUND_TIMEOUT_SECONDS = 2.0
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
+    send_to_loopback(settings, retries=[0.0, 0.0, 0.0], timeout=2.0)
 
 
 @pytest.mark.parametrize(

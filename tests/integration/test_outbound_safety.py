@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,23 +15,14 @@ from apps.outbound import sender
 from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage, WebhookEndpoint
 from shared import clock
 from tests.integration.test_outbound_delivery import register
-from tests.support.webhook_receiver import Receiver, stall
+from tests.support.webhook_receiver import Receiver, send_to_loopback, stall
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
 def _outbound_settings(settings: Any) -> None:
-    settings.OMS_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    settings.OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS = [0.0, 0.0, 0.0]
-    settings.OMS_OUTBOUND_TIMEOUT_SECONDS = 2.0
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
+    send_to_loopback(settings, retries=[0.0, 0.0, 0.0], timeout=2.0)
 
 
 def one_message(

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 
@@ -119,3 +120,18 @@ def stall(seconds: float) -> Behaviour:
 
 def json_body(arrival: Arrival) -> dict[str, Any]:
     return json.loads(json.dumps(arrival.body))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver started on a free port of 127.0.0.1 and stopped after the test."""
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+def send_to_loopback(settings: Any, *, retries: list[float], timeout: float) -> None:
+    """Let endpoints point at 127.0.0.1 (the receiver), with a short schedule and timeout."""
+    settings.OMS_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.OMS_OUTBOUND_RETRY_SCHEDULE_SECONDS = retries
+    settings.OMS_OUTBOUND_TIMEOUT_SECONDS = timeout
