@@ -1,12 +1,14 @@
 """Lag and backlog of the subscriptions: what ``manage.py subscriptions``, the staff API and the
-drills read (position, events behind and the oldest one's age, parked and dead counts)."""
+drills read (position, events behind and the oldest one's age, parked and dead counts), in a
+number of queries that does not grow with the segments: what ``/readyz`` and ``/metrics`` cost."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, F, Min, Q
+from django.db.models.functions import Mod
 
 from apps.events import subscriptions
 from apps.events.models import ParkedEvent, ParkedStatus, SubscriptionCheckpoint
@@ -51,25 +53,47 @@ def status(now: datetime | None = None) -> list[SegmentStatus]:
     for name, bucket, state, number in grouped:
         counted = (name, subscriptions.segment_of(bucket), state)
         counts[counted] = counts.get(counted, 0) + number
-    result = []
+    positions: dict[str, dict[int, int]] = {}
     for key in subscriptions.all_segments():
-        checkpoint = checkpoints.get((key.subscription, key.segment)) or SubscriptionCheckpoint(
-            subscription=key.subscription,
-            segment=key.segment,
-            position=subscriptions.start_position(),
+        checkpoint = checkpoints.get((key.subscription, key.segment))
+        positions.setdefault(key.subscription, {})[key.segment] = (
+            checkpoint.position if checkpoint else subscriptions.start_position()
         )
-        backlog = subscriptions.events_of(checkpoint)
-        oldest = backlog.values_list("occurred_at", flat=True).first()
-        result.append(
-            SegmentStatus(
-                subscription=key.subscription,
-                segment=key.segment,
-                position=checkpoint.position,
-                behind=backlog.count(),
-                oldest_behind_seconds=(moment - oldest).total_seconds() if oldest else None,
-                parked=counts.get((key.subscription, key.segment, ParkedStatus.PARKED), 0),
-                dead=counts.get((key.subscription, key.segment, ParkedStatus.DEAD), 0),
-                updated_at=checkpoint.updated_at if checkpoint.pk else None,
+    result = []
+    for name, by_segment in positions.items():
+        backlogs = _backlogs(name, by_segment)
+        for segment, position in by_segment.items():
+            checkpoint = checkpoints.get((name, segment))
+            behind, oldest = backlogs.get(segment, (0, None))
+            result.append(
+                SegmentStatus(
+                    subscription=name,
+                    segment=segment,
+                    position=position,
+                    behind=behind,
+                    oldest_behind_seconds=(moment - oldest).total_seconds() if oldest else None,
+                    parked=counts.get((name, segment, ParkedStatus.PARKED), 0),
+                    dead=counts.get((name, segment, ParkedStatus.DEAD), 0),
+                    updated_at=checkpoint.updated_at if checkpoint else None,
+                )
             )
-        )
     return result
+
+
+def _backlogs(subscription: str, positions: dict[int, int]) -> dict[int, tuple[int, datetime]]:
+    """(events behind, the oldest one's time) of each segment of ``subscription`` that has
+    any: one query for all its segments, whatever their number."""
+    events = subscriptions.events_of_types(subscription).filter(
+        position__gt=min(positions.values())
+    )
+    behind_each = Q()
+    for segment, position in positions.items():
+        behind_each |= Q(segment=segment, position__gt=position)
+    rows = (
+        events.annotate(segment=Mod(F("bucket"), subscriptions.segments()))
+        .filter(behind_each)
+        .values("segment")
+        .annotate(behind=Count("sequence"), oldest=Min("occurred_at"))
+        .order_by()
+    )
+    return {row["segment"]: (row["behind"], row["oldest"]) for row in rows}

@@ -187,11 +187,16 @@ def _parked_of(checkpoint: SubscriptionCheckpoint) -> QuerySet[ParkedEvent]:
     )
 
 
+def events_of_types(subscription: str) -> QuerySet[StoredEvent]:
+    """The log's events of the types ``subscription`` reads."""
+    types = registry.event_types_of(subscription)
+    if ALL_EVENTS in types:
+        return StoredEvent.objects.all()
+    return StoredEvent.objects.filter(event_type__in=types)
+
+
 def events_of(checkpoint: SubscriptionCheckpoint) -> QuerySet[StoredEvent]:
-    types = registry.event_types_of(checkpoint.subscription)
-    events = StoredEvent.objects.filter(position__gt=checkpoint.position)
-    if ALL_EVENTS not in types:
-        events = events.filter(event_type__in=types)
+    events = events_of_types(checkpoint.subscription).filter(position__gt=checkpoint.position)
     return (
         events.annotate(segment=Mod(F("bucket"), segments()))
         .filter(segment=checkpoint.segment)

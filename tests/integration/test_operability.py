@@ -512,3 +512,27 @@ def test_a_request_for_a_host_not_allowed_is_one_line(
     lines = json_log()
     assert [(line["logger"], line.get("status")) for line in lines] == [("oms.requests", 400)]
     assert "query-secret" not in json.dumps(lines)
+
+
+def test_readiness_and_metrics_cost_the_same_queries_whatever_the_segment_count(
+    settings: Any, customer_client: APIClient, anon_client: APIClient
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT = False
+    create_order(customer_client)
+    settings.OMS_READY_CHECK_BROKER = False
+    counted: dict[int, tuple[int, int]] = {}
+    for segments in (4, 16):
+        settings.OMS_SUBSCRIPTION_SEGMENTS = segments
+        with CaptureQueriesContext(connection) as ready:
+            assert anon_client.get("/readyz").status_code == 200
+        with CaptureQueriesContext(connection) as scraped:
+            assert anon_client.get("/metrics").status_code == 200
+        counted[segments] = (len(ready), len(scraped))
+    assert counted[4] == counted[16]
+    # The database answers, then one query per subscription, the checkpoints and the parked.
+    from apps.events.registry import registry
+
+    assert counted[4][0] <= 1 + len(registry.names()) + 2
