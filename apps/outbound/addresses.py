@@ -10,6 +10,7 @@ resolved to a public address yesterday may not today).
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import ipaddress
 import socket
@@ -53,11 +54,20 @@ def check_url(url: str) -> tuple[str, int, str]:
     return host, port, parts.scheme
 
 
+_resolver = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve")
+
+
 def resolve_allowed(host: str, port: int) -> IPAddress:
     """The address to connect to for ``host``: refused when any address it resolves to is
     private, loopback, link-local, multicast or reserved and not in an allowed network."""
+    seconds = settings.OMS_OUTBOUND_TIMEOUT_SECONDS
+    lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # The system resolver has no timeout of its own; a lookup still running is left to
+        # finish in its thread, and the attempt goes on without it.
+        infos = lookup.result(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        raise AddressRefused(f"The host {host} did not resolve within {seconds:g} s.") from None
     except (OSError, UnicodeError, ValueError) as exc:
         raise AddressRefused(f"The host {host} does not resolve: {exc}.") from None
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]

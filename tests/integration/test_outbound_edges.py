@@ -217,3 +217,23 @@ def test_a_redelivered_message_that_failed_gets_its_retry_schedule_again(
         sender.send_due()
     message.refresh_from_db()
     assert (message.status, message.attempts) == (MessageStatus.FAILED, 8)  # 1 + 3 retries again
+
+
+def test_a_name_that_takes_too_long_to_resolve_is_refused_in_time(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from apps.outbound.addresses import AddressRefused, resolve_allowed
+
+    settings.OMS_OUTBOUND_TIMEOUT_SECONDS = 0.3
+
+    def stuck_resolver(*args: Any, **kwargs: Any) -> Any:  # the system's, hanging
+        time.sleep(2)
+        raise OSError("gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck_resolver)
+    started = time.monotonic()
+    with pytest.raises(AddressRefused, match=r"did not resolve within 0\.3 s"):
+        resolve_allowed("slow.example", 443)
+    assert time.monotonic() - started < 1.5
