@@ -374,7 +374,7 @@ OMS_PAYMENT_STRATEGIES = {
 OMS_PAYMENT_METHODS = env_list("OMS_PAYMENT_METHODS", list(OMS_PAYMENT_STRATEGIES))
 # The client of the external payment provider (simulated: answers arrive through PaymentService).
 OMS_PAYMENT_PROVIDER = os.environ.get(
-    "OMS_PAYMENT_PROVIDER", "apps.payments.provider.SimulatedPaymentProvider"
+    "OMS_PAYMENT_PROVIDER", "apps.webhooks.ledger.LedgerPaymentProvider"
 )
 # A bank transfer not received within this many days expires and fails its order.
 OMS_BANK_TRANSFER_EXPIRY_DAYS = env_int("OMS_BANK_TRANSFER_EXPIRY_DAYS", 7)
@@ -384,8 +384,12 @@ OMS_SHIPPING_STRATEGIES = {
     "express": "apps.shipping.strategies.ExpressShipping",
 }
 OMS_SHIPPING_METHODS = env_list("OMS_SHIPPING_METHODS", list(OMS_SHIPPING_STRATEGIES))
+# Quotes a new order's shipping charge (fixed at creation); orders does not import shipping.
+OMS_SHIPPING_QUOTER = os.environ.get(
+    "OMS_SHIPPING_QUOTER", "apps.shipping.quotes.charge_for_new_order"
+)
 # The client of the carriers (simulated): books the pickup and issues the tracking number.
-OMS_CARRIER_CLIENT = os.environ.get("OMS_CARRIER_CLIENT", "apps.shipping.carriers.SimulatedCarrier")
+OMS_CARRIER_CLIENT = os.environ.get("OMS_CARRIER_CLIENT", "apps.webhooks.ledger.LedgerCarrier")
 
 # --- Webhooks and the provider simulator --------------------------------------------------------
 # Standard Webhooks secrets per provider (``whsec_<base64>``), comma-separated: every listed secret
@@ -408,6 +412,7 @@ OMS_SIMULATOR_MAX_DELAY_SECONDS = env_float("OMS_SIMULATOR_MAX_DELAY_SECONDS", 3
 OMS_SIMULATOR_APPROVAL_RATE = env_float("OMS_SIMULATOR_APPROVAL_RATE", 0.9)
 OMS_SIMULATOR_DUPLICATE_RATE = env_float("OMS_SIMULATOR_DUPLICATE_RATE", 0.1)
 OMS_SIMULATOR_REORDER_RATE = env_float("OMS_SIMULATOR_REORDER_RATE", 0.1)
+OMS_SIMULATOR_REFUND_FAILURE_RATE = env_float("OMS_SIMULATOR_REFUND_FAILURE_RATE", 0.0)
 OMS_SIMULATOR_SEED = os.environ.get("OMS_SIMULATOR_SEED", "oms")
 OMS_SIMULATOR_INTERVAL_SECONDS = env_float("OMS_SIMULATOR_INTERVAL_SECONDS", 1.0)
 OMS_SIMULATOR_RETRY_SECONDS = env_float("OMS_SIMULATOR_RETRY_SECONDS", 2.0)

@@ -31,10 +31,23 @@ def row_as_json_subquery(
     return RawSQL(sql, (), output_field=models.JSONField())
 
 
-@functools.cache
-def _subquery_sql(
-    model: type[models.Model], fields: tuple[str, ...], where_column: str, equals: str, vendor: str
-) -> str:
+def rows_as_json_array_subquery(
+    model: type[models.Model],
+    fields: Iterable[str],
+    *,
+    where_column: str,
+    equals: str,
+    order_by: tuple[str, ...],
+) -> RawSQL:
+    """Like :func:`row_as_json_subquery` for every matching row: one JSON object
+    ``{"rows": [...]}``, the rows in ``order_by`` order (columns, ascending); NULL when none."""
+    sql = _array_subquery_sql(
+        model, tuple(fields), where_column, equals, order_by, connection.vendor
+    )
+    return RawSQL(sql, (), output_field=models.JSONField())
+
+
+def _object_sql(model: type[models.Model], fields: tuple[str, ...], vendor: str) -> str:
     quote = connection.ops.quote_name
     parts = []
     for name in fields:
@@ -43,11 +56,54 @@ def _subquery_sql(
         column = f"inner_row.{quote(field.column)}"
         if isinstance(field, models.DecimalField):
             column = f"CAST({column} AS TEXT)"  # never a JSON number, which reads back as a float
+        elif isinstance(field, models.JSONField) and vendor != "postgresql":
+            column = f"json({column})"  # SQLite keeps JSON as text: embed it, not a string of it
         parts.append(f"'{name}', {column}")
     build = "jsonb_build_object" if vendor == "postgresql" else "json_object"
+    return f"{build}({', '.join(parts)})"
+
+
+@functools.cache
+def _subquery_sql(
+    model: type[models.Model], fields: tuple[str, ...], where_column: str, equals: str, vendor: str
+) -> str:
+    quote = connection.ops.quote_name
     return (
-        f"(SELECT {build}({', '.join(parts)}) FROM {quote(model._meta.db_table)} inner_row "
-        f"WHERE inner_row.{quote(where_column)} = {equals})"
+        f"(SELECT {_object_sql(model, fields, vendor)} FROM {quote(model._meta.db_table)} "
+        f"inner_row WHERE inner_row.{quote(where_column)} = {equals})"
+    )
+
+
+@functools.cache
+def _array_subquery_sql(
+    model: type[models.Model],
+    fields: tuple[str, ...],
+    where_column: str,
+    equals: str,
+    order_by: tuple[str, ...],
+    vendor: str,
+) -> str:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    where = f"inner_row.{quote(where_column)} = {equals}"
+    columns = []
+    for name in order_by:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field), f"{name} is not a column of {model.__name__}"
+        columns.append(quote(field.column))
+    row = _object_sql(model, fields, vendor)
+    if vendor == "postgresql":
+        ordering = ", ".join(f"inner_row.{column}" for column in columns)
+        return (
+            f"(SELECT jsonb_build_object('rows', jsonb_agg({row} ORDER BY {ordering})) "
+            f"FROM {table} inner_row WHERE {where} HAVING count(*) > 0)"
+        )
+    # SQLite aggregates in the order the rows come, so they come from an ordered subquery.
+    ordering = ", ".join(columns)
+    return (
+        f"(SELECT json_object('rows', json_group_array(json({row}))) FROM "
+        f"(SELECT * FROM {table} inner_row WHERE {where} ORDER BY {ordering}) inner_row "
+        "HAVING count(*) > 0)"
     )
 
 

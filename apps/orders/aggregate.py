@@ -25,6 +25,8 @@ class OrderSnapshot:
     currency: str
     total: Decimal
     version: int
+    subtotal: Decimal = Decimal(0)
+    shipping_total: Decimal = Decimal(0)
 
 
 class CorruptEventStream(ValueError):
@@ -47,6 +49,8 @@ def fold(events: Iterable[tuple[int, DomainEvent]]) -> OrderSnapshot:
                 state=OrderState(event.state),
                 currency=event.currency,
                 total=event.total,
+                subtotal=event.parts[0],
+                shipping_total=event.parts[1],
                 version=version,
             )
         elif snapshot is None:

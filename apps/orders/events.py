@@ -43,6 +43,16 @@ class OrderCreated(OrderEvent):
     state: str
     payment_method: str
     shipping_method: str
+    # None in events written before shipping was charged: the total was the lines alone.
+    subtotal: Decimal | None = None
+    shipping_total: Decimal | None = None
+
+    @property
+    def parts(self) -> tuple[Decimal, Decimal]:
+        """``(subtotal, shipping_total)``, for old events too."""
+        if self.subtotal is None or self.shipping_total is None:
+            return self.total, Decimal(0)
+        return self.subtotal, self.shipping_total
 
 
 @dataclass(frozen=True, kw_only=True)

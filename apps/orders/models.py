@@ -24,6 +24,10 @@ class Order(VersionedRow):
     )
     state = models.CharField(max_length=12, choices=[(s.value, s.value) for s in OrderState])
     currency = models.CharField(max_length=3)
+    # What the lines cost, the shipping charged (quoted and fixed at creation), and their sum:
+    # what the payment captures.
+    subtotal = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    shipping_total = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     total = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     payment_method = models.CharField(max_length=32)
     shipping_method = models.CharField(max_length=32)
@@ -32,6 +36,10 @@ class Order(VersionedRow):
         ordering = ("-created_at", "-id")
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0, shipping_total__gte=0),
+                name="order_parts_not_negative",
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=[s.value for s in OrderState]), name="order_state_known"
             ),
@@ -89,7 +97,13 @@ class OrderSummary(models.Model):
     customer_id = models.BigIntegerField()
     state = models.CharField(max_length=12)
     currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    shipping_total = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     total = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    # Money given back so far (refunds that succeeded), from the payment's refund events.
+    refunded_total = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0
+    )
     item_count = models.PositiveIntegerField()
     line_count = models.PositiveIntegerField()
     payment_method = models.CharField(max_length=32)

@@ -111,6 +111,9 @@ class OrderSummaryProjection(Projection):
                     state=payload["state"],
                     currency=payload["currency"],
                     total=Decimal(payload["total"]),
+                    # Events from before shipping was charged carry the total alone.
+                    subtotal=Decimal(payload.get("subtotal") or payload["total"]),
+                    shipping_total=Decimal(payload.get("shipping_total") or 0),
                     item_count=sum(int(line["quantity"]) for line in payload["items"]),
                     line_count=len(payload["items"]),
                     payment_method=payload.get("payment_method", ""),

@@ -21,7 +21,11 @@ from typing import Any
 from django.db.models import Expression, Model, QuerySet
 
 from apps.orders.models import Order
-from shared.json_rows import instance_from_json, row_as_json_subquery
+from shared.json_rows import (
+    instance_from_json,
+    row_as_json_subquery,
+    rows_as_json_array_subquery,
+)
 
 Section = dict[str, Any]
 # What a provider's subquery matches its rows' order id against, in the order's query.
@@ -51,6 +55,34 @@ def provider_for(
 
     def from_json(data: Mapping[str, Any]) -> Section:
         return section_of(instance_from_json(model, data))
+
+    return SectionProvider(for_orders=for_orders, subquery=subquery, from_json=from_json)
+
+
+def provider_for_many(
+    model: type[Model],
+    fields: tuple[str, ...],
+    entry_of: Callable[[Any], dict[str, Any]],
+    *,
+    order_by: tuple[str, ...],
+) -> SectionProvider:
+    """The provider of a section listing the rows of ``model`` whose ``order_id`` is the order's
+    (any number, in ``order_by`` order), as ``{"rows": [entry, ...]}``; the same two ways."""
+
+    def for_orders(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, Section]:
+        found: dict[uuid.UUID, Section] = {}
+        rows = model._default_manager.filter(order_id__in=order_ids).order_by(*order_by)
+        for row in rows.only(*fields):
+            found.setdefault(row.order_id, {"rows": []})["rows"].append(entry_of(row))  # type: ignore[attr-defined]
+        return found
+
+    def subquery() -> Expression:
+        return rows_as_json_array_subquery(
+            model, fields, where_column="order_id", equals=ORDER_ID_COLUMN, order_by=order_by
+        )
+
+    def from_json(data: Mapping[str, Any]) -> Section:
+        return {"rows": [entry_of(instance_from_json(model, row)) for row in data["rows"]]}
 
     return SectionProvider(for_orders=for_orders, subquery=subquery, from_json=from_json)
 

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from apps.events import store
 from apps.events.versioned import save_change
-from apps.orders import repositories
+from apps.orders import pricing, repositories
 from apps.orders.commands import (
     CancelOrder,
     ConfirmPayment,
@@ -67,13 +67,22 @@ class OrderService:
             raise InvalidCommand("An order needs at least one item.")
         if len(command.items) > MAX_ITEMS_PER_ORDER:
             raise InvalidCommand(f"An order has at most {MAX_ITEMS_PER_ORDER} items.")
-        lines, total = self._priced_lines(command, currency)
+        lines, subtotal = self._priced_lines(command, currency)
         moment = clock.now()
+        shipping = pricing.shipping_charge(
+            method=command.shipping_method,
+            units=sum(line.quantity for line in lines),
+            subtotal=subtotal,
+            on=moment.date(),
+        )
+        total = subtotal + shipping
         order = Order(
             id=new_id(),
             customer_id=command.customer_id,
             state=INITIAL_STATE,
             currency=currency,
+            subtotal=subtotal.amount,
+            shipping_total=shipping.amount,
             total=total.amount,
             payment_method=command.payment_method,
             shipping_method=command.shipping_method,
@@ -102,6 +111,8 @@ class OrderService:
                         customer_id=command.customer_id,
                         currency=currency,
                         total=total.amount,
+                        subtotal=subtotal.amount,
+                        shipping_total=shipping.amount,
                         items=lines,
                         state=INITIAL_STATE,
                         payment_method=command.payment_method,

@@ -9,9 +9,10 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.orders import sections
-        from apps.payments.sections import PROVIDER
+        from apps.payments.sections import PROVIDER, REFUNDS
         from apps.payments.strategies import check_configuration
 
         # A method accepted at order creation without a strategy would fail later, at payment.
         check_configuration()
         sections.register("payment", PROVIDER)
+        sections.register("refunds", REFUNDS)

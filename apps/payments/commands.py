@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from apps.orders.commands import Actor
 from shared.money import Money
@@ -44,8 +45,25 @@ class SubmitPayment(ForOrder):
 
 @dataclass(frozen=True, kw_only=True)
 class RefundPayment(ForOrder):
-    """Give a settled payment's money back."""
+    """Give back whatever of a settled payment is not refunded yet."""
 
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundLine:
+    """``quantity`` units of the order's line ``sku`` given back."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestRefund(ForOrder):
+    """Give part of a paid order's money back: ``amount``, or ``lines`` (exactly one)."""
+
+    amount: Decimal | None = None
+    lines: tuple[RefundLine, ...] = ()
     reason: str = ""
 
 
@@ -80,7 +98,18 @@ class AuthorizePayment(FromProvider):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordRefund(FromProvider):
-    """The provider reports the payment's money given back."""
+    """The provider reports the payment's money given back, all of it (``payment.refunded``)."""
 
     refund_reference: str
     reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordRefundResult(FromProvider):
+    """The provider's outcome of one refund (``refund.succeeded`` / ``refund.failed``); a
+    success for a refund we never asked for is one made at the provider, of ``reported``."""
+
+    refund_reference: str
+    succeeded: bool
+    reason: str = ""
+    reported: Money | None = None

@@ -49,6 +49,30 @@ class PaymentResultNotExpected(DomainError):
     title = "The payment is not waiting for this result."
 
 
+class RefundNotPossible(DomainError):
+    """The order has no captured payment to give money back from."""
+
+    status = 409
+    code = "refund_not_possible"
+    title = "The order has no captured payment to refund."
+
+
+class RefundExceedsCaptured(DomainError):
+    """More would be refunded than the payment captured, less what was refunded or is being."""
+
+    status = 409
+    code = "refund_exceeds_captured"
+    title = "The refund exceeds what can still be refunded."
+
+
+class RefundResultConflict(DomainError):
+    """The provider reports the opposite of what it reported before about a refund."""
+
+    status = 409
+    code = "refund_result_conflict"
+    title = "The result contradicts the result already recorded for this refund."
+
+
 class ReportedAmountMismatch(DomainError):
     """The provider reports a payment of another amount or currency than the one we asked for."""
 

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from apps.events.base import DomainEvent
 
@@ -87,7 +87,56 @@ class PaymentExpired(PaymentEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RefundRequested(PaymentEvent):
+    """Money asked back: an amount, or ``lines`` (sku, quantity, amount) of the order."""
+
+    event_type: ClassVar[str] = "RefundRequested"
+
+    refund_id: uuid.UUID
+    refund_reference: str
+    amount: Decimal
+    currency: str
+    lines: list[dict[str, Any]]
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundSucceeded(PaymentEvent):
+    """The provider gave the money back. ``refunded_total``: the payment's, this one included."""
+
+    event_type: ClassVar[str] = "RefundSucceeded"
+
+    refund_id: uuid.UUID
+    refund_reference: str
+    amount: Decimal
+    currency: str
+    refunded_total: Decimal
+    # True for a refund made at the provider that we never asked for.
+    initiated_by_provider: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundFailed(PaymentEvent):
+    """The provider refused the refund; its amount may be asked back again."""
+
+    event_type: ClassVar[str] = "RefundFailed"
+
+    refund_id: uuid.UUID
+    refund_reference: str
+    amount: Decimal
+    currency: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class PaymentRefunded(PaymentEvent):
+    """All of the payment's money is back (after the ``RefundSucceeded`` that completed it).
+
+    Written before refunds were a ledger, it was the one refund of a payment, with no
+    ``RefundSucceeded`` before it: ``amount`` is the payment's, ``refund_id`` that refund's.
+    """
+
     event_type: ClassVar[str] = "PaymentRefunded"
 
     refund_id: uuid.UUID

@@ -1,10 +1,11 @@
 """The client of the external payment provider: the one simulated part of payments.
 
 Strategies talk to the provider only through :class:`PaymentProvider`. Every call carries an
-idempotency key derived from the payment, so a call repeated after a crash or a rolled-back
-transaction is answered with the same reference and never charges or refunds twice. Answers that
-the real provider would send later (a card's outcome, a bank transfer's arrival) are delivered by
-calling :class:`apps.payments.services.PaymentService` (today by tests, later by webhooks).
+idempotency key derived from the payment (or the refund), so a call repeated after a crash or a
+rolled-back transaction is answered with the same reference and never charges or refunds twice.
+Answers that the provider sends later (a card's outcome, a bank transfer's arrival, a refund's
+outcome) arrive by webhook; what the provider knows of a payment can also be asked for
+(``fetch_payment``), which is how reconciliation finds the answers that never arrived.
 """
 
 from __future__ import annotations
@@ -58,6 +59,50 @@ class CaptureResult:
     reason: str = ""
 
 
+class RefundOutcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    # Accepted; the outcome arrives later by webhook (or is found by reconciliation).
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class RefundSubmission:
+    """The provider's answer to a refund request."""
+
+    reference: str
+    outcome: RefundOutcome
+    reason: str = ""
+
+
+class ProviderPaymentStatus(enum.StrEnum):
+    """A payment as the provider sees it."""
+
+    PENDING = "pending"  # no outcome yet
+    AUTHORIZED = "authorized"  # wallet: approved by the customer, not captured yet
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    reference: str
+    amount: Money
+    outcome: RefundOutcome
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """What the provider knows of one payment: its outcome and the refunds made against it."""
+
+    reference: str
+    status: ProviderPaymentStatus
+    amount: Money
+    reason: str = ""
+    refunds: tuple[ProviderRefund, ...] = ()
+
+
 class PaymentProvider(Protocol):
     """What the service needs from the payment provider."""
 
@@ -79,12 +124,17 @@ class PaymentProvider(Protocol):
         """Reserve a transfer reference; the money arrives (or not) days later."""
         ...
 
-    def refund(self, *, reference: str, amount: Money, idempotency_key: str) -> str:
-        """Give the money of a settled payment back; returns the refund's reference."""
+    def refund(self, *, reference: str, amount: Money, idempotency_key: str) -> RefundSubmission:
+        """Give ``amount`` of a settled payment back: the refund's reference and its outcome
+        (often ``pending``: the provider answers later)."""
         ...
 
     def void(self, *, reference: str, idempotency_key: str) -> None:
         """Cancel a payment on which no money has moved yet."""
+        ...
+
+    def fetch_payment(self, *, reference: str) -> ProviderPayment | None:
+        """What the provider knows of the payment ``reference``; None if it knows nothing."""
         ...
 
 
@@ -98,7 +148,9 @@ def _reference(prefix: str, idempotency_key: str) -> str:
 
 
 class SimulatedPaymentProvider:
-    """A provider that accepts everything at once; its asynchronous answers come from callers."""
+    """A provider that accepts everything at once and refunds at once; its asynchronous answers
+    to payments come from callers, and it remembers nothing (``fetch_payment`` knows nothing).
+    The provider simulator (``apps.webhooks``) extends it with a ledger and webhooks."""
 
     def start_card_charge(self, *, amount: Money, idempotency_key: str) -> str:
         return _reference("card", idempotency_key)
@@ -120,10 +172,13 @@ class SimulatedPaymentProvider:
             beneficiary="OMS Payments",
         )
 
-    def refund(self, *, reference: str, amount: Money, idempotency_key: str) -> str:
-        return _reference("refund", idempotency_key)
+    def refund(self, *, reference: str, amount: Money, idempotency_key: str) -> RefundSubmission:
+        return RefundSubmission(_reference("refund", idempotency_key), RefundOutcome.SUCCEEDED)
 
     def void(self, *, reference: str, idempotency_key: str) -> None:
+        return None
+
+    def fetch_payment(self, *, reference: str) -> ProviderPayment | None:
         return None
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from apps.payments.models import Payment
+from apps.payments.models import Payment, Refund
+from apps.payments.sections import refund_entry
 from shared.money import Money
 
 
@@ -54,3 +56,11 @@ def order_paid_by(provider_reference: str) -> uuid.UUID | None:
         .first()
     )
     return found
+
+
+def refunds_of(order_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The order's refunds, oldest first, as the API shows them."""
+    return [
+        refund_entry(refund)
+        for refund in Refund.objects.filter(order_id=order_id).order_by("created_at", "id")
+    ]

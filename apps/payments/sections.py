@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.orders.sections import provider_for
-from apps.payments.models import Payment
+from apps.orders.sections import provider_for, provider_for_many
+from apps.payments.models import Payment, Refund
 from shared.money import format_amount
 
 FIELDS = (
@@ -19,6 +19,8 @@ FIELDS = (
     "approval_url",
     "expires_at",
     "failure_reason",
+    "amount_refunded",
+    "amount_refund_pending",
     "updated_at",
 )
 
@@ -34,8 +36,43 @@ def section_of(payment: Payment) -> dict[str, Any]:
         "approval_url": payment.approval_url or None,
         "expires_at": payment.expires_at.isoformat() if payment.expires_at else None,
         "failure_reason": payment.failure_reason,
+        "refunded_amount": format_amount(payment.amount_refunded, payment.currency),
+        "refund_pending_amount": format_amount(payment.amount_refund_pending, payment.currency),
         "updated_at": payment.updated_at.isoformat(),
     }
 
 
 PROVIDER = provider_for(Payment, FIELDS, section_of)
+
+REFUND_FIELDS = (
+    "id",
+    "order_id",
+    "amount",
+    "currency",
+    "status",
+    "lines",
+    "reason",
+    "failure_reason",
+    "provider_reference",
+    "created_at",
+    "settled_at",
+)
+
+
+def refund_entry(refund: Refund) -> dict[str, Any]:
+    """A refund as the order's representation and the refunds endpoint show it."""
+    return {
+        "id": str(refund.id),
+        "amount": format_amount(refund.amount, refund.currency),
+        "currency": refund.currency,
+        "status": refund.status,
+        "lines": refund.lines,
+        "reason": refund.reason,
+        "failure_reason": refund.failure_reason,
+        "provider_reference": refund.provider_reference,
+        "created_at": refund.created_at.isoformat(),
+        "settled_at": refund.settled_at.isoformat() if refund.settled_at else None,
+    }
+
+
+REFUNDS = provider_for_many(Refund, REFUND_FIELDS, refund_entry, order_by=("created_at", "id"))

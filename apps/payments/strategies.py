@@ -11,6 +11,7 @@ Strategies are looked up by method name in ``OMS_PAYMENT_STRATEGIES``.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar, Protocol
@@ -21,7 +22,12 @@ from django.utils.module_loading import import_string
 
 from apps.payments.errors import PaymentStepNotSupported
 from apps.payments.models import Payment
-from apps.payments.provider import CaptureResult, PaymentProvider, payment_provider
+from apps.payments.provider import (
+    CaptureResult,
+    PaymentProvider,
+    RefundSubmission,
+    payment_provider,
+)
 from apps.payments.state_machine import PaymentStatus
 from shared.money import Money
 
@@ -53,8 +59,8 @@ class PaymentStrategy(Protocol):
         """Whether the provider's asynchronous answer may arrive while the payment is ``status``."""
         ...
 
-    def refund(self, payment: Payment) -> str:
-        """Give a settled payment back; returns the refund's provider reference."""
+    def refund(self, payment: Payment, *, amount: Money, refund_id: uuid.UUID) -> RefundSubmission:
+        """Give ``amount`` of a settled payment back: the provider's reference and answer."""
         ...
 
     def void(self, payment: Payment) -> None:
@@ -83,12 +89,14 @@ class ProviderStrategy:
     def accepts_result(self, status: PaymentStatus, *, succeeded: bool) -> bool:
         return status == PaymentStatus.SUBMITTED
 
-    def refund(self, payment: Payment) -> str:
+    def refund(self, payment: Payment, *, amount: Money, refund_id: uuid.UUID) -> RefundSubmission:
         assert payment.provider_reference, "only a payment the provider knows can be refunded"
         return self.provider.refund(
             reference=payment.provider_reference,
-            amount=money_of(payment),
-            idempotency_key=f"refund:{payment.id}",
+            amount=amount,
+            # Per refund: asking again for the same refund never pays out twice, while a second
+            # refund of the same payment is a refund of its own.
+            idempotency_key=f"refund:{refund_id}",
         )
 
     def void(self, payment: Payment) -> None:

@@ -6,11 +6,28 @@ shipment, so asking twice gives the same tracking number and never books a secon
 
 from __future__ import annotations
 
+import enum
 import uuid
+from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+
+class ParcelStatus(enum.StrEnum):
+    BOOKED = "booked"  # not collected yet
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+
+
+@dataclass(frozen=True)
+class ParcelReport:
+    """What the carrier knows of a shipment when asked."""
+
+    status: ParcelStatus
+    carrier: str
+    tracking_number: str
 
 
 class CarrierClient(Protocol):
@@ -18,13 +35,21 @@ class CarrierClient(Protocol):
         """Book the pickup of a shipment; returns its tracking number."""
         ...
 
+    def track(self, *, shipment_id: uuid.UUID) -> ParcelReport | None:
+        """Where the parcel of ``shipment_id`` is; None if the carrier knows nothing of it."""
+        ...
+
 
 class SimulatedCarrier:
-    """Books every pickup at once; the tracking number is derived from the shipment."""
+    """Books every pickup at once; the tracking number is derived from the shipment. It keeps
+    no record (``track`` knows nothing); the provider simulator extends it with one."""
 
     def book_pickup(self, *, shipment_id: uuid.UUID, carrier: str, service_level: str) -> str:
         prefix = "".join(ch for ch in carrier.upper() if ch.isalnum())[:3] or "TRK"
         return f"{prefix}{shipment_id.hex[:12].upper()}"
+
+    def track(self, *, shipment_id: uuid.UUID) -> ParcelReport | None:
+        return None
 
 
 def carrier_client() -> CarrierClient:

@@ -40,7 +40,7 @@ from apps.shipping.strategies import Parcel, strategy_for
 from shared import clock
 from shared.exceptions import ConcurrencyConflict, InvalidCommand
 from shared.ids import new_id
-from shared.money import Money
+from shared.money import Money, in_currency_places
 from shared.observed import observed_command
 
 
@@ -233,17 +233,20 @@ class ShippingService:
         units = OrderItem.objects.filter(order_id=order.id).aggregate(units=Sum("quantity"))
         parcel = Parcel(
             item_count=int(units["units"] or 0),
-            order_total=Money.of(order.total, order.currency),
+            subtotal=Money.of(order.subtotal, order.currency),
         )
         moment = clock.now()
         quote = strategy_for(order.shipping_method).quote(parcel, ship_date=moment.date())
+        # The rate is what the order charged for shipping when it was created, whatever the
+        # rates are today; the carrier, service level and estimate are the strategy's now.
+        rate = Money.of(in_currency_places(order.shipping_total, order.currency), order.currency)
         shipment = Shipment(
             id=new_id(),
             order_id=order.id,
             carrier=quote.carrier,
             service_level=quote.service_level,
-            rate=quote.rate.amount,
-            currency=quote.rate.currency,
+            rate=rate.amount,
+            currency=rate.currency,
             status=ShipmentStatus.REQUESTED,
             estimated_delivery=quote.estimated_delivery,
             version=1,
@@ -258,8 +261,8 @@ class ShippingService:
                 order_id=order.id,
                 carrier=quote.carrier,
                 service_level=quote.service_level,
-                rate=quote.rate.amount,
-                currency=quote.rate.currency,
+                rate=rate.amount,
+                currency=rate.currency,
                 estimated_delivery=quote.estimated_delivery,
             ),
             existing={"order_id": order.id},

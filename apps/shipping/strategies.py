@@ -6,7 +6,7 @@ The rules (amounts in the order's currency, rounded half-up to its minor units):
 method     rate                                                 estimated delivery
 =========  ==================================================  ==========================
 standard   4.90 + 0.50 per item after the first;                ship date + 5 days,
-           free when the order total is 50.00 or more           + 2 days above 20 items
+           free when the items total 50.00 or more              + 2 days above 20 items
 express    14.90 + 1.50 per item after the first; never free    ship date + 1 day,
                                                                 + 1 day above 20 items
 =========  ==================================================  ==========================
@@ -39,7 +39,8 @@ class Parcel:
     """What a strategy needs to know about the order it ships."""
 
     item_count: int
-    order_total: Money
+    # What the items are worth (the lines, without shipping): free shipping is decided on it.
+    subtotal: Money
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,8 @@ class TableRateShipping:
     def quote(self, parcel: Parcel, *, ship_date: date) -> ShippingQuote:
         if parcel.item_count < 1:
             raise ValueError("a parcel holds at least one item")
-        currency = parcel.order_total.currency
-        free = (
-            self.free_from_total is not None and parcel.order_total.amount >= self.free_from_total
-        )
+        currency = parcel.subtotal.currency
+        free = self.free_from_total is not None and parcel.subtotal.amount >= self.free_from_total
         rate = (
             Decimal(0) if free else self.base_rate + self.per_extra_item * (parcel.item_count - 1)
         )

@@ -18,10 +18,16 @@ from typing import Any
 
 from apps.orders import lifecycle
 from apps.orders.commands import Actor
-from apps.payments.commands import AuthorizePayment, RecordPaymentResult, RecordRefund
+from apps.payments.commands import (
+    AuthorizePayment,
+    RecordPaymentResult,
+    RecordRefund,
+    RecordRefundResult,
+)
 from apps.payments.errors import (
     InvalidPaymentTransition,
     PaymentResultConflict,
+    RefundResultConflict,
 )
 from apps.payments.services import PaymentService
 from apps.payments.state_machine import AWAITING_PROVIDER, PaymentStatus
@@ -88,6 +94,28 @@ def payment_refunded(data: dict[str, Any], context: MessageContext) -> None:
     )
 
 
+def refund_succeeded(data: dict[str, Any], context: MessageContext) -> None:
+    _refund_result(data, context, succeeded=True)
+
+
+def refund_failed(data: dict[str, Any], context: MessageContext) -> None:
+    _refund_result(data, context, succeeded=False)
+
+
+def _refund_result(data: dict[str, Any], context: MessageContext, *, succeeded: bool) -> None:
+    payments.record_refund_result(
+        RecordRefundResult(
+            provider_reference=data["provider_reference"],
+            refund_reference=data["refund_reference"],
+            succeeded=succeeded,
+            reason=data.get("reason", ""),
+            reported=data.get("money"),
+            actor=context.actor,
+            idempotency_key=context.idempotency_key,
+        )
+    )
+
+
 def payment_authorized(data: dict[str, Any], context: MessageContext) -> None:
     payments.authorize(
         AuthorizePayment(
@@ -124,6 +152,8 @@ ACTIONS: dict[str, Action] = {
     m.PAYMENT_FAILED: payment_failed,
     m.PAYMENT_REFUNDED: payment_refunded,
     m.PAYMENT_AUTHORIZED: payment_authorized,
+    m.REFUND_SUCCEEDED: refund_succeeded,
+    m.REFUND_FAILED: refund_failed,
     m.SHIPMENT_SHIPPED: shipment_shipped,
     m.SHIPMENT_DELIVERED: shipment_delivered,
 }
@@ -137,8 +167,8 @@ PAYMENT_NOT_SETTLED = frozenset({PaymentStatus.REQUESTED, *AWAITING_PROVIDER})
 
 def is_stale(error: DomainError) -> bool:
     """Whether ``error`` says the message came too late (never: too early, or plain wrong)."""
-    if isinstance(error, PaymentResultConflict):
-        return True  # the payment was settled the other way; the first answer stands
+    if isinstance(error, PaymentResultConflict | RefundResultConflict):
+        return True  # settled the other way; the first answer stands
     if isinstance(error, InvalidStateTransition):
         return lifecycle.came_too_late(error)
     if isinstance(error, InvalidPaymentTransition):

@@ -27,11 +27,11 @@ class SimulatedCarrier:
         simulator.carry_parcel(event)
 
 
-class SimulatedRefundConfirmation:
-    """The payment provider confirms a refund."""
+class SimulatedRefundAnswer:
+    """The payment provider gives a refund's money back, or refuses to."""
 
     def handle(self, event: EventEnvelope) -> None:
-        simulator.confirm_refund(event)
+        simulator.answer_refund(event)
 
 
 if settings.OMS_SIMULATOR_ENABLED:
@@ -39,6 +39,4 @@ if settings.OMS_SIMULATOR_ENABLED:
         SimulatedPaymentAnswer
     )
     event_handler("ShipmentRequested", name="webhooks.simulator.carry_parcel")(SimulatedCarrier)
-    event_handler("PaymentRefunded", name="webhooks.simulator.confirm_refund")(
-        SimulatedRefundConfirmation
-    )
+    event_handler("RefundRequested", name="webhooks.simulator.answer_refund")(SimulatedRefundAnswer)

@@ -25,6 +25,8 @@ PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
 PAYMENT_REFUNDED = "payment.refunded"
 PAYMENT_AUTHORIZED = "payment.authorized"
+REFUND_SUCCEEDED = "refund.succeeded"
+REFUND_FAILED = "refund.failed"
 SHIPMENT_SHIPPED = "shipment.shipped"
 SHIPMENT_DELIVERED = "shipment.delivered"
 
@@ -38,11 +40,11 @@ class PaymentReferenceData(serializers.Serializer):
     )
 
 
-class PaymentSucceededData(PaymentReferenceData):
+class AmountData(serializers.Serializer):
     amount = serializers.DecimalField(
         max_digits=MONEY_DIGITS,
         decimal_places=MONEY_PLACES,
-        help_text="The amount taken, as a decimal string.",
+        help_text="The amount, as a decimal string.",
     )
     currency = serializers.CharField(min_length=3, max_length=3)
 
@@ -52,6 +54,24 @@ class PaymentSucceededData(PaymentReferenceData):
         except DomainError as exc:
             raise ValidationError({"amount": [exc.detail]}) from exc
         return attrs
+
+
+class PaymentSucceededData(PaymentReferenceData, AmountData):
+    pass
+
+
+class RefundReferenceData(PaymentReferenceData):
+    refund_reference = serializers.CharField(
+        max_length=100, help_text="The provider's reference of the refund."
+    )
+
+
+class RefundSucceededData(RefundReferenceData, AmountData):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class RefundFailedData(RefundReferenceData):
+    reason = serializers.CharField(max_length=500, help_text="Why the provider refused it.")
 
 
 class PaymentFailedData(PaymentReferenceData):
@@ -95,6 +115,8 @@ PaymentRefundedMessage = _message("PaymentRefundedMessage", PAYMENT_REFUNDED, Pa
 PaymentAuthorizedMessage = _message(
     "PaymentAuthorizedMessage", PAYMENT_AUTHORIZED, PaymentReferenceData()
 )
+RefundSucceededMessage = _message("RefundSucceededMessage", REFUND_SUCCEEDED, RefundSucceededData())
+RefundFailedMessage = _message("RefundFailedMessage", REFUND_FAILED, RefundFailedData())
 ShipmentShippedMessage = _message("ShipmentShippedMessage", SHIPMENT_SHIPPED, ShipmentData())
 ShipmentDeliveredMessage = _message("ShipmentDeliveredMessage", SHIPMENT_DELIVERED, ShipmentData())
 
@@ -135,7 +157,8 @@ MESSAGE_TYPES: dict[str, MessageType] = {
             PAYMENT_REFUNDED,
             Provider.PAYMENT,
             PaymentRefundedMessage,
-            "The money went back (a refund we asked for, or one made at the provider).",
+            "All of the money went back (the refund we asked for under that reference, or what "
+            "was left, refunded at the provider).",
             {
                 "provider_reference": "card_3f9c0d5e2b7a41c8a1e4d6f0",
                 "refund_reference": "refund_8d1e2f3a4b5c6d7e8f9a0b1c",
@@ -148,6 +171,30 @@ MESSAGE_TYPES: dict[str, MessageType] = {
             PaymentAuthorizedMessage,
             "Wallet: the customer approved the payment; the money is captured.",
             {"provider_reference": "wallet_7a2b9c4d1e0f4a3b8c6d5e2f"},
+        ),
+        MessageType(
+            REFUND_SUCCEEDED,
+            Provider.PAYMENT,
+            RefundSucceededMessage,
+            "A refund's money went back (one we asked for, or one made at the provider, which "
+            "is recorded as such); the payment is REFUNDED once all of it is back.",
+            {
+                "provider_reference": "card_3f9c0d5e2b7a41c8a1e4d6f0",
+                "refund_reference": "refund_8d1e2f3a4b5c6d7e8f9a0b1c",
+                "amount": "5.40",
+                "currency": "EUR",
+            },
+        ),
+        MessageType(
+            REFUND_FAILED,
+            Provider.PAYMENT,
+            RefundFailedMessage,
+            "The provider refused a refund; its amount may be asked back again.",
+            {
+                "provider_reference": "card_3f9c0d5e2b7a41c8a1e4d6f0",
+                "refund_reference": "refund_8d1e2f3a4b5c6d7e8f9a0b1c",
+                "reason": "the card account is closed",
+            },
         ),
         MessageType(
             SHIPMENT_SHIPPED,

@@ -1,4 +1,5 @@
-"""Webhooks received (``WebhookLog``) and the ones the simulated providers will send."""
+"""Webhooks received (``WebhookLog``), the ones the simulated providers will send, and the
+simulated providers' ledgers (what they would answer when asked about a payment or a parcel)."""
 
 from __future__ import annotations
 
@@ -125,3 +126,59 @@ class SimulatedWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"simulated {self.message_type} {self.webhook_id}#{self.copy}"
+
+
+class LedgerPayment(models.Model):
+    """What the simulated payment provider decided about a payment: its ledger, which
+    ``fetch_payment`` reads. ``known_from``: when the provider has the outcome (the moment its
+    webhook is first due); before that it reports the payment pending."""
+
+    reference = models.CharField(max_length=100, primary_key=True)
+    order_id = models.UUIDField(null=True, blank=True)
+    method = models.CharField(max_length=32)
+    amount = models.DecimalField(max_digits=19, decimal_places=4)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    known_from = models.DateTimeField()
+
+    class Meta:
+        ordering = ("known_from", "reference")
+
+    def __str__(self) -> str:
+        return f"provider ledger: {self.reference} {self.status}"
+
+
+class LedgerRefund(models.Model):
+    """A refund as the simulated payment provider settled it."""
+
+    reference = models.CharField(max_length=100, primary_key=True)
+    payment_reference = models.CharField(max_length=100, db_index=True)
+    amount = models.DecimalField(max_digits=19, decimal_places=4)
+    currency = models.CharField(max_length=3)
+    outcome = models.CharField(max_length=12)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    known_from = models.DateTimeField()
+
+    class Meta:
+        ordering = ("known_from", "reference")
+
+    def __str__(self) -> str:
+        return f"provider ledger: refund {self.reference} {self.outcome}"
+
+
+class LedgerParcel(models.Model):
+    """A parcel as the simulated carrier handles it: when it is collected and when delivered."""
+
+    shipment_id = models.UUIDField(primary_key=True)
+    order_id = models.UUIDField()
+    carrier = models.CharField(max_length=64)
+    tracking_number = models.CharField(max_length=64)
+    shipped_from = models.DateTimeField()
+    delivered_from = models.DateTimeField()
+
+    class Meta:
+        ordering = ("shipped_from", "shipment_id")
+
+    def __str__(self) -> str:
+        return f"carrier ledger: {self.carrier} {self.tracking_number}"

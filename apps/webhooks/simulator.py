@@ -9,7 +9,13 @@ They react to our own events, as the real ones react to our API calls:
 * ``ShipmentRequested``: the carrier collects the parcel (``shipment.shipped``), then delivers it
   (``shipment.delivered``); with probability ``OMS_SIMULATOR_REORDER_RATE`` the delivery report is
   sent before the shipping report.
-* ``PaymentRefunded``: the provider confirms the refund (``payment.refunded``).
+* ``RefundRequested``: the provider gives the money back (``refund.succeeded``), or refuses with
+  probability ``OMS_SIMULATOR_REFUND_FAILURE_RATE`` (``refund.failed``).
+
+What the provider and the carrier decide is also written to their ledgers (``LedgerPayment``,
+``LedgerRefund``, ``LedgerParcel``), known from the moment its webhook is first due: the clients
+in ``apps.webhooks.ledger`` answer from them when the service asks, so an answer whose webhooks
+were all lost can still be found (reconciliation).
 
 Each answer is a :class:`SimulatedWebhook` row written in the handler's transaction, due after a
 delay drawn from ``OMS_SIMULATOR_MIN/MAX_DELAY_SECONDS``; with probability
@@ -31,6 +37,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -40,7 +47,13 @@ from apps.events.base import EventEnvelope
 from apps.payments import queries as payments
 from apps.shipping.carriers import carrier_client
 from apps.webhooks import messages as m
-from apps.webhooks.models import Provider, SimulatedWebhook
+from apps.webhooks.models import (
+    LedgerParcel,
+    LedgerPayment,
+    LedgerRefund,
+    Provider,
+    SimulatedWebhook,
+)
 from apps.webhooks.verification import secrets_for, signed_headers
 from shared import clock
 from shared.money import format_amount
@@ -50,6 +63,7 @@ logger = logging.getLogger(__name__)
 USER_AGENT = "oms-provider-simulator/1"
 DECLINE_REASONS = ("insufficient funds", "card declined by the issuer", "suspected fraud")
 WALLET_REJECTION = "the customer rejected the payment at the wallet"
+REFUND_REFUSAL = "the card account is closed"
 _WEBHOOK_IDS = uuid.UUID("0d9f6a2e-31c4-4f7e-9b1a-5c2e8d7f4a63")
 
 
@@ -144,14 +158,37 @@ def answer_payment(event: EventEnvelope) -> None:
     else:
         message_type = m.PAYMENT_FAILED
         data["reason"] = plan.random.choice(DECLINE_REASONS)
+    after = plan.delay()
+    LedgerPayment.objects.bulk_create(
+        [
+            LedgerPayment(
+                reference=reference,
+                order_id=payment.order_id,
+                method=method,
+                amount=payment.money.amount,
+                currency=payment.money.currency,
+                status=LEDGER_STATUS[message_type],
+                reason=data.get("reason", ""),
+                known_from=plan.now + after,
+            )
+        ],
+        ignore_conflicts=True,  # a handler that runs again decided the same
+    )
     plan.schedule(
         provider=Provider.PAYMENT,
         role="payment-outcome",
         message_type=message_type,
         data=data,
         order_id=payment.order_id,
-        after=plan.delay(),
+        after=after,
     )
+
+
+LEDGER_STATUS = {
+    m.PAYMENT_SUCCEEDED: "succeeded",
+    m.PAYMENT_FAILED: "failed",
+    m.PAYMENT_AUTHORIZED: "authorized",
+}
 
 
 def carry_parcel(event: EventEnvelope) -> None:
@@ -171,6 +208,19 @@ def carry_parcel(event: EventEnvelope) -> None:
     }
     shipped_after = plan.delay()
     delivered_after = shipped_after + plan.delay()
+    LedgerParcel.objects.bulk_create(
+        [
+            LedgerParcel(
+                shipment_id=event.aggregate_id,
+                order_id=payload["order_id"],
+                carrier=carrier,
+                tracking_number=tracking_number,
+                shipped_from=plan.now + shipped_after,
+                delivered_from=plan.now + delivered_after,
+            )
+        ],
+        ignore_conflicts=True,
+    )
     if plan.chance(settings.OMS_SIMULATOR_REORDER_RATE):
         shipped_after, delivered_after = delivered_after, shipped_after
     for role, message_type, after in (
@@ -187,25 +237,47 @@ def carry_parcel(event: EventEnvelope) -> None:
         )
 
 
-def confirm_refund(event: EventEnvelope) -> None:
-    """The provider confirms the money it gave back."""
+def answer_refund(event: EventEnvelope) -> None:
+    """The provider gives the money of a refund back, or refuses to."""
     if not enabled():
         return
     reference = payments.provider_reference_of(event.aggregate_id)
     if not reference:
         return  # never submitted: the provider never knew the payment
+    payload = event.payload
     plan = Plan(event)
+    refused = plan.chance(settings.OMS_SIMULATOR_REFUND_FAILURE_RATE)
+    after = plan.delay()
+    data: dict[str, Any] = {
+        "provider_reference": reference,
+        "refund_reference": str(payload["refund_reference"]),
+    }
+    if refused:
+        message_type, data["reason"] = m.REFUND_FAILED, REFUND_REFUSAL
+    else:
+        message_type = m.REFUND_SUCCEEDED
+        data.update(amount=str(payload["amount"]), currency=str(payload["currency"]))
+    LedgerRefund.objects.bulk_create(
+        [
+            LedgerRefund(
+                reference=data["refund_reference"],
+                payment_reference=reference,
+                amount=Decimal(str(payload["amount"])),
+                currency=str(payload["currency"]),
+                outcome="failed" if refused else "succeeded",
+                reason=data.get("reason", ""),
+                known_from=plan.now + after,
+            )
+        ],
+        ignore_conflicts=True,
+    )
     plan.schedule(
         provider=Provider.PAYMENT,
         role="refund",
-        message_type=m.PAYMENT_REFUNDED,
-        data={
-            "provider_reference": reference,
-            "refund_reference": str(event.payload["refund_reference"]),
-            "reason": str(event.payload.get("reason", "")),
-        },
-        order_id=event.payload["order_id"],
-        after=plan.delay(),
+        message_type=message_type,
+        data=data,
+        order_id=payload["order_id"],
+        after=after,
     )
 
 

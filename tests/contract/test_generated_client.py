@@ -96,7 +96,13 @@ def test_a_generated_client_creates_lists_pays_cancels_and_reads_the_timeline(
     assert created.status_code == 201, created.content
     order = created.parsed
     assert isinstance(order, model("OrderOutput"))
-    assert (order.state, order.total, order.version) == ("PENDING", "25.00", 1)
+    assert (order.state, order.subtotal, order.shipping_total, order.total, order.version) == (
+        "PENDING",
+        "25.00",
+        "5.40",
+        "30.40",
+        1,
+    )
 
     listed = operation("orders_list").sync(client=client, page_size=10)
     assert isinstance(listed, model("PaginatedOrderSummaryOutputList"))

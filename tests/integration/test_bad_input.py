@@ -160,20 +160,26 @@ def test_more_decimals_than_the_currency_has_is_422_invalid_amount(
 
 
 @pytest.mark.parametrize(
-    ("currency", "price", "total"),
-    [("EUR", "12.50", "25.00"), ("JPY", "1250", "2500"), ("KWD", "1.125", "2.250")],
+    ("currency", "price", "subtotal", "shipping", "total"),
+    [
+        # Standard shipping of 2 units: 4.90 + 0.50, in the currency's places; free from 50.
+        ("EUR", "12.50", "25.00", "5.40", "30.40"),
+        ("JPY", "1250", "2500", "0", "2500"),
+        ("KWD", "1.125", "2.250", "5.400", "7.650"),
+    ],
 )
 @pytest.mark.django_db(transaction=True)  # the payment request reacts to a real commit
 def test_amounts_everywhere_have_the_currencys_decimals(
-    customer_client: APIClient, currency: str, price: str, total: str
+    customer_client: APIClient, currency: str, price: str, subtotal: str, shipping: str, total: str
 ) -> None:
     body = {"currency": currency, "items": [{**LINE, "unit_price": price}]}
     created = customer_client.post("/api/v1/orders/", body, format="json")
     assert created.status_code == 201, created.content
-    assert created.json()["total"] == total
+    amounts = [created.json()[name] for name in ("subtotal", "shipping_total", "total")]
+    assert amounts == [subtotal, shipping, total]
     assert created.json()["items"][0]["unit_price"] == price
     event = StoredEvent.objects.get(event_type="OrderCreated")
-    assert event.payload["total"] == total
+    assert [event.payload[name] for name in ("subtotal", "shipping_total", "total")] == amounts
     assert event.payload["items"][0]["unit_price"] == price
     requested = StoredEvent.objects.get(event_type="PaymentRequested")
     assert requested.payload["amount"] == total

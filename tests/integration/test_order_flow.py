@@ -17,7 +17,7 @@ from apps.events import lag
 from apps.events.models import ParkedEvent, StoredEvent
 from apps.orders.commands import Actor
 from apps.orders.models import Order
-from apps.payments.commands import AuthorizePayment, RecordPaymentResult
+from apps.payments.commands import AuthorizePayment, RecordPaymentResult, RecordRefundResult
 from apps.payments.services import PaymentService
 from apps.shipping.models import Shipment
 
@@ -150,14 +150,22 @@ def test_an_order_travels_from_pending_to_delivered_driven_by_events(
         ("payment", payment_id)
     }
     # Money in event payloads has the currency's decimals, not the column's four.
-    assert event("OrderPaid").payload["amount"] == "26.99"
-    assert event("PaymentSucceeded").payload["amount"] == "26.99"
+    # The total captured is the items (26.99) and the express shipping quoted at creation
+    # (3 units: 14.90 + 2 x 1.50), which the shipment's rate repeats.
+    assert event("OrderPaid").payload["amount"] == "44.89"
+    assert event("PaymentSucceeded").payload["amount"] == "44.89"
+    assert event("ShipmentRequested").payload["rate"] == "17.90"
 
     shipment = Shipment.objects.get(order_id=order_id)
     assert event("OrderShipped").payload["tracking_number"] == shipment.tracking_number
     detail = customer_client.get(f"/api/v1/orders/{order_id}/").json()
     assert detail["payment"]["status"] == "succeeded"
-    assert detail["payment"]["amount"] == "26.99"
+    assert (detail["subtotal"], detail["shipping_total"], detail["total"]) == (
+        "26.99",
+        "17.90",
+        "44.89",
+    )
+    assert detail["payment"]["amount"] == "44.89"
     assert detail["shipment"]["status"] == "delivered"
     assert (detail["shipment"]["carrier"], detail["shipment"]["service_level"]) == (
         "UPS",
@@ -231,7 +239,19 @@ def test_cancelling_a_pending_order_voids_and_a_late_capture_is_refunded(
         )
     )
     assert state(order_id) == "CANCELLED"
-    assert event_types()[5:] == ["PaymentSucceeded", "PaymentRefunded"]
+    # The money goes back through the refund ledger; the provider answers the refund later.
+    assert event_types()[5:] == ["PaymentSucceeded", "RefundRequested"]
+    requested = event("RefundRequested").payload
+    assert requested["amount"] == event("PaymentSucceeded").payload["amount"]
+    PaymentService().record_refund_result(
+        RecordRefundResult(
+            provider_reference=paid["provider_reference"],
+            refund_reference=requested["refund_reference"],
+            succeeded=True,
+            actor=PROVIDER,
+        )
+    )
+    assert event_types()[7:] == ["RefundSucceeded", "PaymentRefunded"]
     assert_reactions_succeeded()
 
 

@@ -32,7 +32,7 @@ def render_page(order_ids: list[Any]) -> tuple[list[Any], int]:
 
 
 def test_both_apps_registered_their_section() -> None:
-    assert sections.registered_names() == ["payment", "shipment"]
+    assert sections.registered_names() == ["payment", "refunds", "shipment"]
 
 
 def test_a_page_costs_one_query_per_provider_whatever_its_size(customer: Any) -> None:

@@ -49,7 +49,10 @@ def test_create_returns_201_with_the_computed_total(
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["state"] == "PENDING"
-    assert body["total"] == "26.99"
+    # 2 x 12.50 + 1.99; standard shipping of 3 units: 4.90 + 2 x 0.50.
+    assert (body["subtotal"], body["shipping_total"], body["total"]) == ("26.99", "5.90", "32.89")
+    assert body["refunded_total"] == "0.00"
+    assert body["refunds"] == []
     assert body["customer_id"] == customer.pk
     assert body["version"] == 1
     assert body["allowed_transitions"] == ["CANCELLED", "FAILED", "PAID"]

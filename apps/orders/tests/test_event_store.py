@@ -63,7 +63,11 @@ def test_the_stored_envelope_carries_the_seed_fields(customer: Any) -> None:
     assert event.metadata["version"] == 1
     typed = event.envelope().event
     assert isinstance(typed, OrderCreated)
-    assert typed.total == Decimal("10.00")
+    assert (typed.subtotal, typed.shipping_total, typed.total) == (
+        Decimal("10.00"),
+        Decimal("4.90"),
+        Decimal("14.90"),
+    )
     assert typed.items[0].unit_price == Decimal("10.00")
 
 

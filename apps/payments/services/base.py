@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,6 +18,7 @@ from apps.orders.services import OrderService
 from apps.payments.errors import (
     PaymentNotFound,
     PaymentResultNotExpected,
+    RefundExceedsCaptured,
 )
 from apps.payments.events import (
     PaymentDeclined,
@@ -25,8 +27,12 @@ from apps.payments.events import (
     PaymentRequested,
     PaymentSucceeded,
     PaymentVoided,
+    RefundFailed,
+    RefundRequested,
+    RefundSucceeded,
 )
-from apps.payments.models import Payment, Refund
+from apps.payments.models import Payment, Refund, RefundStatus
+from apps.payments.provider import RefundOutcome
 from apps.payments.repositories import lock_payment_of
 from apps.payments.state_machine import (
     PaymentStatus,
@@ -36,7 +42,7 @@ from apps.payments.strategies import strategy_for
 from shared import clock
 from shared.exceptions import ConcurrencyConflict, InvalidStateTransition
 from shared.ids import new_id
-from shared.money import Money, in_currency_places
+from shared.money import Money, format_amount, in_currency_places
 
 EXPIRED_REASON = "expired"
 
@@ -127,7 +133,7 @@ class PaymentServiceBase:
         except InvalidStateTransition as exc:
             # The order was cancelled (or failed) while the money was on its way. It must not
             # move backwards, so the money goes back instead.
-            self._refund(
+            self._refund_rest(
                 payment,
                 reason=f"order is {exc.current_state}",
                 actor=actor,
@@ -163,61 +169,192 @@ class PaymentServiceBase:
                 )
             )
 
-    def _refund(
+    def _refund_rest(
         self, payment: Payment, *, reason: str, actor: Actor, idempotency_key: str | None
-    ) -> None:
-        transition(payment.status, PaymentStatus.REFUNDED)  # before the provider is asked
-        reference = strategy_for(payment.method).refund(payment)
-        self._record_refund(
+    ) -> Refund | None:
+        """Ask back whatever of the payment is neither refunded nor being refunded: what a
+        cancellation, or money that arrived too late, does. None when nothing is left."""
+        transition(payment.status, PaymentStatus.REFUNDED)  # only a settled payment has any
+        rest = payment.refundable
+        if rest <= 0:
+            return None
+        return self._request_refund(
             payment,
-            reference=reference,
+            amount=Money.of(in_currency_places(rest, payment.currency), payment.currency),
+            lines=[],
             reason=reason,
             actor=actor,
             idempotency_key=idempotency_key,
         )
 
-    def _record_refund(
+    def _request_refund(
         self,
         payment: Payment,
         *,
-        reference: str,
+        amount: Money,
+        lines: list[dict[str, Any]],
         reason: str,
         actor: Actor,
         idempotency_key: str | None,
-    ) -> None:
+    ) -> Refund:
+        """Ask the provider for ``amount`` back and write the refund (``RefundRequested``), and
+        its outcome when the provider answers at once. The caller holds the order's and the
+        payment's locks, so the check against what is left cannot race another refund."""
+        refundable = payment.refundable
+        if amount.amount > refundable:
+            left = format_amount(refundable, payment.currency)
+            raise RefundExceedsCaptured(
+                f"Refunding {amount} would exceed what payment {payment.id} captured: "
+                f"{left} {payment.currency} can still be refunded.",
+                refundable=left,
+                currency=payment.currency,
+            )
         refund = Refund(
             id=new_id(),
             payment=payment,
-            amount=in_currency_places(payment.amount, payment.currency),
-            currency=payment.currency,
-            provider_reference=reference,
+            order_id=payment.order_id,
+            amount=amount.amount,
+            currency=amount.currency,
+            status=RefundStatus.REQUESTED,
+            lines=lines,
             reason=reason,
             created_at=clock.now(),
         )
-        try:
-            with transaction.atomic():
-                refund.save(force_insert=True)
-        except IntegrityError as exc:
-            # One refund per payment; the provider call above used the same refund key, so the
-            # provider did not pay out twice either.
-            raise ConcurrencyConflict(
-                f"Payment {payment.id} was refunded concurrently.", payment_id=str(payment.id)
-            ) from exc
-        self._change(
+        # Asked before anything is written: a provider that fails leaves nothing behind, and the
+        # refund's own key makes a repeated request (after a rollback) the same refund.
+        submission = strategy_for(payment.method).refund(
+            payment, amount=amount, refund_id=refund.id
+        )
+        refund.provider_reference = submission.reference
+        self._insert_refund(refund)
+        self._save(
             payment,
-            PaymentStatus.REFUNDED,
-            PaymentRefunded(
+            RefundRequested(
                 aggregate_id=payment.id,
                 order_id=payment.order_id,
                 refund_id=refund.id,
-                refund_reference=reference,
-                amount=in_currency_places(payment.amount, payment.currency),
-                currency=payment.currency,
+                refund_reference=submission.reference,
+                amount=amount.amount,
+                currency=amount.currency,
+                lines=lines,
                 reason=reason,
             ),
             actor=actor,
             idempotency_key=idempotency_key,
+            amount_refund_pending=payment.amount_refund_pending + amount.amount,
         )
+        if submission.outcome != RefundOutcome.PENDING:
+            self._settle_refund(
+                payment,
+                refund,
+                succeeded=submission.outcome == RefundOutcome.SUCCEEDED,
+                reason=submission.reason,
+                actor=actor,
+                idempotency_key=idempotency_key,
+            )
+        return refund
+
+    @staticmethod
+    def _insert_refund(refund: Refund) -> None:
+        try:
+            with transaction.atomic():
+                refund.save(force_insert=True)
+        except IntegrityError as exc:
+            # The provider's reference is unique: it answered a refund it already made.
+            raise ConcurrencyConflict(
+                f"The provider already knows refund {refund.provider_reference}.",
+                refund_reference=refund.provider_reference,
+            ) from exc
+
+    def _settle_refund(
+        self,
+        payment: Payment,
+        refund: Refund,
+        *,
+        succeeded: bool,
+        reason: str,
+        actor: Actor,
+        idempotency_key: str | None,
+    ) -> None:
+        """The provider's outcome of a refund we asked for: the money is back, or it is not
+        (and may be asked for again)."""
+        amount = refund.amount
+        refund.settled_at = clock.now()
+        reference = refund.provider_reference or ""
+        pending = payment.amount_refund_pending - amount
+        if not succeeded:
+            refund.status = RefundStatus.FAILED
+            refund.failure_reason = (reason or "refused by the provider")[:500]
+            refund.save(update_fields=["status", "failure_reason", "settled_at"])
+            self._save(
+                payment,
+                RefundFailed(
+                    aggregate_id=payment.id,
+                    order_id=payment.order_id,
+                    refund_id=refund.id,
+                    refund_reference=reference,
+                    amount=in_currency_places(amount, refund.currency),
+                    currency=refund.currency,
+                    reason=refund.failure_reason,
+                ),
+                actor=actor,
+                idempotency_key=idempotency_key,
+                amount_refund_pending=pending,
+            )
+            return
+        refund.status = RefundStatus.SUCCEEDED
+        refund.save(update_fields=["status", "settled_at"])
+        self._refunded(
+            payment, refund, pending=pending, actor=actor, idempotency_key=idempotency_key
+        )
+
+    def _refunded(
+        self,
+        payment: Payment,
+        refund: Refund,
+        *,
+        pending: Decimal,
+        actor: Actor,
+        idempotency_key: str | None,
+        initiated_by_provider: bool = False,
+    ) -> None:
+        """Record ``refund`` as money given back; the payment is REFUNDED once all of it is."""
+        refunded = payment.amount_refunded + refund.amount
+        reference = refund.provider_reference or ""
+        self._save(
+            payment,
+            RefundSucceeded(
+                aggregate_id=payment.id,
+                order_id=payment.order_id,
+                refund_id=refund.id,
+                refund_reference=reference,
+                amount=in_currency_places(refund.amount, refund.currency),
+                currency=refund.currency,
+                refunded_total=in_currency_places(refunded, refund.currency),
+                initiated_by_provider=initiated_by_provider,
+                reason=refund.reason,
+            ),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            amount_refunded=refunded,
+            amount_refund_pending=pending,
+        )
+        if refunded >= payment.amount and payment.status == PaymentStatus.SUCCEEDED:
+            self._change(
+                payment,
+                PaymentStatus.REFUNDED,
+                PaymentRefunded(
+                    aggregate_id=payment.id,
+                    order_id=payment.order_id,
+                    refund_id=refund.id,
+                    refund_reference=reference,
+                    amount=in_currency_places(payment.amount, payment.currency),
+                    currency=payment.currency,
+                    reason=refund.reason,
+                ),
+                actor=actor,
+                idempotency_key=idempotency_key,
+            )
 
     def _void(
         self, payment: Payment, *, reason: str, actor: Actor, idempotency_key: str | None
@@ -230,6 +367,20 @@ class PaymentServiceBase:
             PaymentVoided(aggregate_id=payment.id, order_id=payment.order_id, reason=reason),
             actor=actor,
             idempotency_key=idempotency_key,
+        )
+
+    @staticmethod
+    def _save(
+        payment: Payment,
+        event: PaymentEvent,
+        *,
+        actor: Actor,
+        idempotency_key: str | None,
+        **fields: Any,
+    ) -> None:
+        """Write ``fields`` to ``payment`` (its status unchanged) and append ``event``."""
+        save_change(
+            payment, event, user_id=actor.user_id, idempotency_key=idempotency_key, **fields
         )
 
     @staticmethod

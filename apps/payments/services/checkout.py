@@ -123,7 +123,7 @@ class Checkout(PaymentServiceBase):
                 if status in GAVE_UP:
                     # Money arrived after we stopped waiting for it: take note and give it back.
                     self._succeed(payment, command.actor, command.idempotency_key, late=True)
-                    self._refund(
+                    self._refund_rest(
                         payment,
                         reason=f"money arrived after the payment was {status}",
                         actor=command.actor,

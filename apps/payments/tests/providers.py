@@ -7,6 +7,8 @@ from typing import ClassVar
 from apps.payments.provider import (
     CaptureResult,
     CaptureStatus,
+    RefundOutcome,
+    RefundSubmission,
     SimulatedPaymentProvider,
     TransferInstructions,
     WalletSession,
@@ -20,12 +22,17 @@ class RecordingProvider(SimulatedPaymentProvider):
     """The simulated provider, plus a log of every call and a scripted wallet capture answer."""
 
     calls: ClassVar[list[tuple[str, str]]] = []
+    refunded: ClassVar[list[Money]] = []
     capture_answer: ClassVar[CaptureResult] = CaptureResult(CaptureStatus.CAPTURED)
+    # None: refunds succeed at once (the simulated provider's answer); else this outcome.
+    refund_answer: ClassVar[RefundOutcome | None] = None
 
     @classmethod
     def reset(cls) -> None:
         cls.calls = []
+        cls.refunded = []
         cls.capture_answer = CaptureResult(CaptureStatus.CAPTURED)
+        cls.refund_answer = None
 
     @classmethod
     def called(cls, operation: str) -> list[str]:
@@ -49,8 +56,17 @@ class RecordingProvider(SimulatedPaymentProvider):
         self.calls.append(("bank_transfer", idempotency_key))
         return super().open_bank_transfer(amount=amount, idempotency_key=idempotency_key)
 
-    def refund(self, *, reference: str, amount: Money, idempotency_key: str) -> str:
+    def refund(self, *, reference: str, amount: Money, idempotency_key: str) -> RefundSubmission:
         self.calls.append(("refund", idempotency_key))
+        self.refunded.append(amount)
+        if self.refund_answer is not None:
+            return RefundSubmission(
+                super()
+                .refund(reference=reference, amount=amount, idempotency_key=idempotency_key)
+                .reference,
+                self.refund_answer,
+                "refused by the provider" if self.refund_answer == RefundOutcome.FAILED else "",
+            )
         return super().refund(reference=reference, amount=amount, idempotency_key=idempotency_key)
 
     def void(self, *, reference: str, idempotency_key: str) -> None:

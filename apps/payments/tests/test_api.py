@@ -11,7 +11,7 @@ from apps.events.models import StoredEvent
 from apps.orders.models import Order
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
-from apps.payments.commands import RecordPaymentResult
+from apps.payments.commands import RecordPaymentResult, RecordRefundResult
 from apps.payments.models import Payment
 from apps.payments.tests.helpers import SYSTEM, delivery_of, payments, run
 
@@ -47,7 +47,8 @@ def test_paying_by_card_is_accepted_and_answered_later(customer_client: APIClien
     assert response["Location"] == f"/api/v1/orders/{order_id}/"
     body = response.json()
     assert (body["order_id"], body["method"], body["status"]) == (order_id, "card", "submitted")
-    assert (body["amount"], body["currency"]) == ("25.00", "EUR")
+    # The order's total: 25.00 of items and 5.40 of standard shipping.
+    assert (body["amount"], body["currency"]) == ("30.40", "EUR")
     assert body["provider_reference"].startswith("card_")
     assert (body["approval_url"], body["instructions"], body["expires_at"]) == (None, None, None)
     assert Order.objects.get(id=order_id).state == "PENDING"
@@ -67,7 +68,7 @@ def test_paying_by_bank_transfer_answers_instructions_and_expiry(
     order_id = create(customer_client, "bank_transfer")
     body = customer_client.post(f"/api/v1/orders/{order_id}/pay/").json()
     assert body["status"] == "submitted"
-    assert body["instructions"]["amount"] == "25.00"
+    assert body["instructions"]["amount"] == "30.40"
     assert body["instructions"]["reference"] == body["provider_reference"]
     assert body["instructions"]["iban"]
     assert body["expires_at"]
@@ -128,7 +129,7 @@ def test_pay_confirm_then_cancel_refunds_and_the_order_shows_its_payment(
     assert detail["state"] == "PAID"
     assert detail["payment"]["status"] == "succeeded"
     assert detail["payment"]["provider_reference"] == paid["provider_reference"]
-    assert detail["payment"]["amount"] == "25.00"
+    assert detail["payment"]["amount"] == detail["total"] == "30.40"
     assert detail["shipment"] is None
 
     cancelled = customer_client.post(
@@ -138,7 +139,30 @@ def test_pay_confirm_then_cancel_refunds_and_the_order_shows_its_payment(
     order = Order.objects.get(id=order_id)
     run(delivery_of("OrderCancelled", "payments.release_cancelled_order_payment", order.id))
     detail = customer_client.get(f"/api/v1/orders/{order_id}/").json()
+    # Asked of the provider, which answers later (by webhook).
+    [refund] = detail["refunds"]
+    assert (refund["amount"], refund["status"], refund["reason"]) == (
+        "30.40",
+        "requested",
+        "order cancelled: too slow",
+    )
+    assert (detail["payment"]["status"], detail["payment"]["refund_pending_amount"]) == (
+        "succeeded",
+        "30.40",
+    )
+    assert detail["refunded_total"] == "0.00"
+    payments.record_refund_result(
+        RecordRefundResult(
+            provider_reference=paid["provider_reference"],
+            refund_reference=refund["provider_reference"],
+            succeeded=True,
+            actor=SYSTEM,
+        )
+    )
+    detail = customer_client.get(f"/api/v1/orders/{order_id}/").json()
     assert detail["payment"]["status"] == "refunded"
+    assert detail["refunded_total"] == "30.40"
+    assert [r["status"] for r in detail["refunds"]] == ["succeeded"]
     timeline = f"/api/v1/orders/{order_id}/events/"
     own = customer_client.get(timeline, {"aggregate_type": "order"}).json()["results"]
     assert [e["event_type"] for e in own] == ["OrderCreated", "OrderPaid", "OrderCancelled"]

@@ -36,7 +36,8 @@ def test_submitting_gives_transfer_instructions_and_a_deadline(
     assert payment.expires_at == START + timedelta(days=7)
     assert payment.instructions is not None
     assert payment.instructions["reference"] == payment.provider_reference
-    assert payment.instructions["amount"] == "30.00"  # 1 x 10.00 + 2 x 10.00
+    # 1 x 10.00 + 2 x 10.00, and standard shipping of 3 units (4.90 + 2 x 0.50).
+    assert payment.instructions["amount"] == "35.90"
     assert payment.instructions["currency"] == "EUR"
     assert {"iban", "bic", "beneficiary"} <= set(payment.instructions)
     assert provider.called("bank_transfer") == [f"submit:{payment.id}"]
@@ -95,15 +96,17 @@ def test_money_that_arrives_after_the_expiry_is_refunded(
                 provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
             )
         )
-    assert payment_event_types(order)[-3:] == [
+    assert payment_event_types(order)[-5:] == [
         "PaymentExpired",
         "PaymentSucceeded",
+        "RefundRequested",
+        "RefundSucceeded",
         "PaymentRefunded",
     ]
     assert state_of(order) == "FAILED"  # never moves backwards
     refund = Refund.objects.get(payment__order_id=order.id)
     assert refund.reason == "money arrived after the payment was expired"
-    assert provider.called("refund") == [f"refund:{payment.id}"]
+    assert provider.called("refund") == [f"refund:{refund.id}"]
 
 
 def test_a_bank_transfer_has_no_authorization_step(customer: Any) -> None:

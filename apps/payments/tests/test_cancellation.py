@@ -31,6 +31,7 @@ from apps.payments.tests.helpers import (
     submitted_order,
 )
 from apps.payments.tests.providers import RecordingProvider
+from shared.money import Money
 
 pytestmark = pytest.mark.django_db
 
@@ -45,15 +46,30 @@ def test_cancelling_a_paid_order_refunds_its_payment(
     assert state_of(order) == "PAID"
     cancel(order, "found it cheaper")
     assert run(delivery_of("OrderCancelled", RELEASE, order.id)) == HandlingOutcome.SUCCEEDED
-    assert payment_event_types(order)[-1] == "PaymentRefunded"
+    # Through the refund ledger: asked, given back, and the payment all refunded.
+    assert payment_event_types(order)[-3:] == [
+        "RefundRequested",
+        "RefundSucceeded",
+        "PaymentRefunded",
+    ]
     refunded = StoredEvent.objects.get(aggregate_id=payment.id, event_type="PaymentRefunded")
     refund = Refund.objects.get(payment=payment)
     assert refunded.payload["refund_id"] == str(refund.id)
     assert refunded.payload["refund_reference"] == refund.provider_reference
     assert refunded.payload["reason"] == "order cancelled: found it cheaper"
-    assert (refund.amount, refund.currency) == (payment.amount, payment.currency)
-    assert payment_of(order).status == "refunded"
-    assert provider.called("refund") == [f"refund:{payment.id}"]
+    assert (refund.amount, refund.currency, refund.status) == (
+        payment.amount,
+        payment.currency,
+        "succeeded",
+    )
+    after = payment_of(order)
+    assert (after.status, after.amount_refunded, after.amount_refund_pending) == (
+        "refunded",
+        payment.amount,
+        0,
+    )
+    assert provider.called("refund") == [f"refund:{refund.id}"]
+    assert provider.refunded == [Money.of(payment.amount, payment.currency)]
     assert state_of(order) == "CANCELLED"
 
 
@@ -109,7 +125,12 @@ def test_a_success_for_a_cancelled_order_is_refunded_and_the_order_stays_cancell
         )
     )
     assert state_of(order) == "CANCELLED"
-    assert payment_event_types(order)[-2:] == ["PaymentSucceeded", "PaymentRefunded"]
+    assert payment_event_types(order)[-4:] == [
+        "PaymentSucceeded",
+        "RefundRequested",
+        "RefundSucceeded",
+        "PaymentRefunded",
+    ]
     assert Refund.objects.get(payment=payment).reason == "order is CANCELLED"
     assert not StoredEvent.objects.filter(aggregate_id=order.id, event_type="OrderPaid").exists()
     # The handler then finds the money already given back.
@@ -130,9 +151,11 @@ def test_a_capture_that_lands_after_the_void_is_refunded(
             provider_reference=payment.provider_reference, succeeded=True, actor=SYSTEM
         )
     )
-    assert payment_event_types(order)[-3:] == [
+    assert payment_event_types(order)[-5:] == [
         "PaymentVoided",
         "PaymentSucceeded",
+        "RefundRequested",
+        "RefundSucceeded",
         "PaymentRefunded",
     ]
     late = StoredEvent.objects.get(aggregate_id=payment.id, event_type="PaymentSucceeded")

@@ -32,7 +32,8 @@ def test_submitting_starts_the_charge_and_waits_for_the_provider(
     assert payment.provider_reference
     assert payment.provider_reference.startswith("card_")
     assert (payment.approval_url, payment.instructions, payment.expires_at) == ("", None, None)
-    assert (payment.amount, payment.currency) == (Decimal("10.00"), "EUR")
+    # The order's total: its 10.00 item and 4.90 of standard shipping.
+    assert (payment.amount, payment.currency) == (Decimal("14.90"), "EUR")
     assert provider.called("charge") == [f"submit:{payment.id}"]
     assert payment_event_types(order) == ["PaymentRequested", "PaymentSubmitted"]
     assert state_of(order) == "PENDING"
@@ -51,7 +52,7 @@ def test_a_successful_charge_pays_the_order(customer: Any) -> None:
     assert payment_event_types(order)[-1] == "PaymentSucceeded"
     paid = order_event(order, "OrderPaid")
     assert paid.payload["payment_reference"] == payment.provider_reference
-    assert Decimal(paid.payload["amount"]) == Decimal("10.00")
+    assert Decimal(paid.payload["amount"]) == Decimal("14.90")  # shipping included
 
 
 def test_a_declined_charge_fails_the_order_with_the_providers_reason(customer: Any) -> None:

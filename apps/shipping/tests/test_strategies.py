@@ -22,7 +22,7 @@ MONDAY = date(2025, 3, 3)
 
 
 def parcel(items: int, total: str, currency: str = "EUR") -> Parcel:
-    return Parcel(item_count=items, order_total=Money.of(total, currency))
+    return Parcel(item_count=items, subtotal=Money.of(total, currency))
 
 
 @pytest.mark.parametrize(

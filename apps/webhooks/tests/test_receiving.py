@@ -170,7 +170,7 @@ def test_a_result_that_overtakes_its_payment_fails_and_its_retry_is_processed(
     )
     message = {
         "type": "payment.succeeded",
-        "data": {"provider_reference": reference, "amount": "10.00", "currency": "EUR"},
+        "data": {"provider_reference": reference, "amount": "14.90", "currency": "EUR"},
     }
     webhook_id = new_webhook_id()
     early = post_webhook(anon_client, "payment", message, webhook_id=webhook_id)

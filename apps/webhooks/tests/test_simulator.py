@@ -67,7 +67,7 @@ def test_an_approved_card_payment_is_answered_with_its_success(customer: Any) ->
     )
     assert body_of(row)["data"] == {
         "provider_reference": payment.provider_reference,
-        "amount": "10.00",
+        "amount": "14.90",  # the order's total: its item and 4.90 of shipping
         "currency": "EUR",
     }
     assert row.sent_at is None

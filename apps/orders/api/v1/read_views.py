@@ -55,7 +55,10 @@ class OrderListFilterSerializer(serializers.Serializer):
 
 class OrderSummaryOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="order_id")
+    subtotal = serializers.SerializerMethodField()
+    shipping_total = serializers.SerializerMethodField()
     total = serializers.SerializerMethodField()
+    refunded_total = serializers.SerializerMethodField()
     version = serializers.IntegerField(source="order_version")
     payment_status = serializers.CharField(allow_blank=True)
     shipment_status = serializers.CharField(allow_blank=True)
@@ -67,7 +70,10 @@ class OrderSummaryOutputSerializer(serializers.ModelSerializer):
             "customer_id",
             "state",
             "currency",
+            "subtotal",
+            "shipping_total",
             "total",
+            "refunded_total",
             "item_count",
             "line_count",
             "payment_method",
@@ -86,8 +92,17 @@ class OrderSummaryOutputSerializer(serializers.ModelSerializer):
             "failed_at",
         )
 
+    def get_subtotal(self, summary: OrderSummary) -> str:
+        return format_amount(summary.subtotal, summary.currency)
+
+    def get_shipping_total(self, summary: OrderSummary) -> str:
+        return format_amount(summary.shipping_total, summary.currency)
+
     def get_total(self, summary: OrderSummary) -> str:
         return format_amount(summary.total, summary.currency)
+
+    def get_refunded_total(self, summary: OrderSummary) -> str:
+        return format_amount(summary.refunded_total, summary.currency)
 
 
 class OrderSummaryPagination(StrictCursorPagination):
@@ -152,7 +167,10 @@ def summary_payload(summary: OrderSummary) -> dict[str, Any]:
         "customer_id": summary.customer_id,
         "state": summary.state,
         "currency": summary.currency,
+        "subtotal": format_amount(summary.subtotal, summary.currency),
+        "shipping_total": format_amount(summary.shipping_total, summary.currency),
         "total": format_amount(summary.total, summary.currency),
+        "refunded_total": format_amount(summary.refunded_total, summary.currency),
         "item_count": summary.item_count,
         "line_count": summary.line_count,
         "payment_method": summary.payment_method,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -91,6 +92,11 @@ class OrderItemOutputSerializer(serializers.ModelSerializer):
 SECTIONS_CONTEXT_KEY = "order_sections"
 # A section other apps fill through ``apps.orders.sections``; null when nothing is there yet.
 SUMMARY_SCHEMA: dict[str, Any] = {"type": "object", "nullable": True, "additionalProperties": True}
+REFUNDS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "Money asked back, oldest first (see POST /api/v1/orders/{id}/refunds/).",
+    "items": {"type": "object", "additionalProperties": True},
+}
 
 
 class OrderListOutputSerializer(serializers.ListSerializer):
@@ -104,11 +110,21 @@ class OrderListOutputSerializer(serializers.ListSerializer):
 
 class OrderOutputSerializer(serializers.ModelSerializer):
     customer_id = serializers.IntegerField()
-    total = serializers.SerializerMethodField()
+    subtotal = serializers.SerializerMethodField(help_text="What the items cost.")
+    shipping_total = serializers.SerializerMethodField(
+        help_text="The shipping charged, quoted and fixed when the order was created."
+    )
+    total = serializers.SerializerMethodField(
+        help_text="subtotal + shipping_total: what the payment captures."
+    )
+    refunded_total = serializers.SerializerMethodField(
+        help_text="Money given back so far (refunds that succeeded)."
+    )
     items = OrderItemOutputSerializer(many=True)
     allowed_transitions = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
     shipment = serializers.SerializerMethodField()
+    refunds = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -118,7 +134,10 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "customer_id",
             "state",
             "currency",
+            "subtotal",
+            "shipping_total",
             "total",
+            "refunded_total",
             "payment_method",
             "shipping_method",
             "items",
@@ -126,12 +145,24 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "allowed_transitions",
             "payment",
             "shipment",
+            "refunds",
             "created_at",
             "updated_at",
         )
 
+    def get_subtotal(self, order: Order) -> str:
+        return format_amount(order.subtotal, order.currency)
+
+    def get_shipping_total(self, order: Order) -> str:
+        return format_amount(order.shipping_total, order.currency)
+
     def get_total(self, order: Order) -> str:
         return format_amount(order.total, order.currency)
+
+    def get_refunded_total(self, order: Order) -> str:
+        payment = self._section("payment", order)
+        refunded = payment.get("refunded_amount") if payment else None
+        return str(refunded) if refunded else format_amount(Decimal(0), order.currency)
 
     def get_allowed_transitions(self, order: Order) -> list[str]:
         return sorted(allowed_transitions(order.state))
@@ -143,6 +174,11 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(SUMMARY_SCHEMA)
     def get_shipment(self, order: Order) -> dict[str, Any] | None:
         return self._section("shipment", order)
+
+    @extend_schema_field(REFUNDS_SCHEMA)
+    def get_refunds(self, order: Order) -> list[Any]:
+        found = self._section("refunds", order)
+        return list(found["rows"]) if found else []
 
     def _section(self, section: str, order: Order) -> dict[str, Any] | None:
         context = self.root._context
@@ -220,12 +256,17 @@ def order_payload(
         found = filled.get(name, {}).get(order.id)
         return dict(found) if found is not None else None
 
+    payment, refunds = section("payment"), section("refunds")
+    refunded = payment.get("refunded_amount") if payment else None
     return {
         "id": str(order.id),
         "customer_id": order.customer_id,
         "state": OrderState(order.state).value,
         "currency": currency,
+        "subtotal": format_amount(order.subtotal, currency),
+        "shipping_total": format_amount(order.shipping_total, currency),
         "total": format_amount(order.total, currency),
+        "refunded_total": str(refunded) if refunded else format_amount(Decimal(0), currency),
         "payment_method": order.payment_method,
         "shipping_method": order.shipping_method,
         "items": [
@@ -240,8 +281,9 @@ def order_payload(
         ],
         "version": order.version,
         "allowed_transitions": sorted(state.value for state in allowed_transitions(order.state)),
-        "payment": section("payment"),
+        "payment": payment,
         "shipment": section("shipment"),
+        "refunds": list(refunds["rows"]) if refunds else [],
         "created_at": _DATETIME.to_representation(order.created_at),
         "updated_at": _DATETIME.to_representation(order.updated_at),
     }

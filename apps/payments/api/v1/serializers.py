@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from apps.idempotency.keys import IdempotencyKeyField
-from apps.payments.models import Payment
+from apps.orders.services import MAX_QUANTITY_PER_ITEM
+from apps.payments.models import Payment, RefundStatus
 from shared.money import format_amount
-from shared.strict import StrictInputSerializer
+from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
 
 
 class PayOrderInputSerializer(StrictInputSerializer):
@@ -51,3 +54,55 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
 
     def get_approval_url(self, payment: Payment) -> str | None:
         return payment.approval_url or None
+
+
+class RefundLineInputSerializer(StrictInputSerializer):
+    sku = StrictCharField(max_length=64)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY_PER_ITEM)
+
+
+class RefundInputSerializer(StrictInputSerializer):
+    """Exactly one of ``amount`` and ``lines``."""
+
+    amount = AmountField(
+        required=False,
+        help_text="The amount to give back, in the order's currency (at most its decimals).",
+    )
+    lines = serializers.ListField(
+        child=RefundLineInputSerializer(),
+        required=False,
+        min_length=1,
+        max_length=100,
+        help_text="Lines to give back, by sku, priced as they were sold.",
+    )
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    idempotency_key = IdempotencyKeyField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("amount" in attrs) == ("lines" in attrs):
+            raise serializers.ValidationError("Give either an amount or lines to refund.")
+        return attrs
+
+
+class RefundLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    amount = serializers.CharField()
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    """A refund as the order shows it (``refunds``)."""
+
+    id = serializers.UUIDField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[s.value for s in RefundStatus],
+        help_text="requested: the provider has not answered yet; succeeded; failed.",
+    )
+    lines = RefundLineOutputSerializer(many=True)
+    reason = serializers.CharField(allow_blank=True)
+    failure_reason = serializers.CharField(allow_blank=True)
+    provider_reference = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    settled_at = serializers.DateTimeField(allow_null=True)
