@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.shipping",
     "apps.webhooks",
     "apps.outbound",
+    "apps.recovery",
 ]
 # Extra apps for a special deployment (the fault drill installs its fault-injecting handlers so).
 INSTALLED_APPS += env_list("OMS_EXTRA_APPS", [])
@@ -379,6 +380,17 @@ OMS_PAYMENT_PROVIDER = os.environ.get(
 # A bank transfer not received within this many days expires and fails its order.
 OMS_BANK_TRANSFER_EXPIRY_DAYS = env_int("OMS_BANK_TRANSFER_EXPIRY_DAYS", 7)
 OMS_PAYMENT_EXPIRY_INTERVAL_SECONDS = env_float("OMS_PAYMENT_EXPIRY_INTERVAL_SECONDS", 300.0)
+# Reconciliation asks the provider about open payments, payments with refunds under way, and
+# payments changed within this many hours, every OMS_RECONCILE_INTERVAL_SECONDS.
+OMS_RECONCILE_WINDOW_HOURS = env_float("OMS_RECONCILE_WINDOW_HOURS", 72.0)
+OMS_RECONCILE_INTERVAL_SECONDS = env_float("OMS_RECONCILE_INTERVAL_SECONDS", 900.0)
+# Stuck orders (apps/recovery): how long an order may wait in a state before it is asked about
+# again, how often the job looks, and how many tries each stuck order gets.
+OMS_STUCK_PAYMENT_MINUTES = env_float("OMS_STUCK_PAYMENT_MINUTES", 30.0)
+OMS_STUCK_PAID_MINUTES = env_float("OMS_STUCK_PAID_MINUTES", 15.0)
+OMS_STUCK_PICKUP_HOURS = env_float("OMS_STUCK_PICKUP_HOURS", 48.0)
+OMS_STUCK_MAX_ATTEMPTS = env_int("OMS_STUCK_MAX_ATTEMPTS", 3)
+OMS_STUCK_CHECK_INTERVAL_SECONDS = env_float("OMS_STUCK_CHECK_INTERVAL_SECONDS", 300.0)
 OMS_SHIPPING_STRATEGIES = {
     "standard": "apps.shipping.strategies.StandardShipping",
     "express": "apps.shipping.strategies.ExpressShipping",

@@ -14,6 +14,7 @@ api_v1 = [
     path("orders/", include("apps.payments.api.v1.urls")),
     path("orders/", include("apps.shipping.api.v1.urls")),
     path("orders/", include("apps.orders.api.v1.urls")),
+    path("stuck-orders/", include("apps.recovery.api.v1.urls")),
     # Provider callbacks: authenticated by their signature, not by a user.
     path("webhooks/", include("apps.webhooks.urls")),
     # The event machinery may not import the idempotency app, so its retry route is wrapped here.

@@ -23,6 +23,7 @@ FORBIDDEN = {
         "apps.webhooks",
         "apps.idempotency",
         "apps.outbound",
+        "apps.recovery",
     ),
     "apps.idempotency": (
         "apps.orders",
@@ -30,13 +31,28 @@ FORBIDDEN = {
         "apps.shipping",
         "apps.webhooks",
         "apps.outbound",
+        "apps.recovery",
     ),
-    "apps.payments": ("apps.shipping", "apps.webhooks", "apps.outbound"),
-    "apps.shipping": ("apps.payments", "apps.webhooks", "apps.outbound"),
-    "apps.orders": ("apps.payments", "apps.shipping", "apps.webhooks", "apps.outbound"),
-    "apps.webhooks": ("apps.outbound",),
+    "apps.payments": ("apps.shipping", "apps.webhooks", "apps.outbound", "apps.recovery"),
+    "apps.shipping": ("apps.payments", "apps.webhooks", "apps.outbound", "apps.recovery"),
+    "apps.orders": (
+        "apps.payments",
+        "apps.shipping",
+        "apps.webhooks",
+        "apps.outbound",
+        "apps.recovery",
+    ),
+    "apps.webhooks": ("apps.outbound", "apps.recovery"),
     # Outbound webhooks read the log: they know no domain app, and no domain app knows them.
-    "apps.outbound": ("apps.orders", "apps.payments", "apps.shipping", "apps.webhooks"),
+    "apps.outbound": (
+        "apps.orders",
+        "apps.payments",
+        "apps.shipping",
+        "apps.webhooks",
+        "apps.recovery",
+    ),
+    # Recovery moves stuck orders on through the services: it knows no adapter.
+    "apps.recovery": ("apps.webhooks", "apps.outbound"),
     "shared": ("apps",),
 }
 
@@ -95,7 +111,9 @@ def test_package_imports_none_of_the_forbidden_apps(package: str) -> None:
     assert offending(package, FORBIDDEN[package]) == []
 
 
-@pytest.mark.parametrize("package", ["apps.payments", "apps.shipping", "apps.webhooks"])
+@pytest.mark.parametrize(
+    "package", ["apps.payments", "apps.shipping", "apps.webhooks", "apps.recovery"]
+)
 def test_only_orders_touches_the_order_repository_and_state_machine(package: str) -> None:
     assert offending(package, ORDERS_PRIVATE, production_only=True) == []
 

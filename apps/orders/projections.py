@@ -53,6 +53,13 @@ PAYMENT_STATUS_BY_EVENT: dict[str, str] = {
     "PaymentRefunded": "refunded",
     "PaymentVoided": "voided",
 }
+# The payment's refund events whose ``refunded_total`` (or, for a payment all refunded, whose
+# ``amount``) is what the order has had given back.
+REFUNDED_TOTAL_BY_EVENT: dict[str, str] = {
+    "RefundSucceeded": "refunded_total",
+    "PaymentRefunded": "amount",
+}
+PAYMENT_EVENTS = frozenset(PAYMENT_STATUS_BY_EVENT) | frozenset(REFUNDED_TOTAL_BY_EVENT)
 SHIPMENT_STATUS_BY_EVENT: dict[str, str] = {
     "ShipmentRequested": "requested",
     "ShipmentShipped": "shipped",
@@ -83,6 +90,7 @@ class OrderSummaryProjection(Projection):
     event_types = frozenset(
         {OrderCreated.event_type, *TRANSITION_EVENT_TYPES}
         | set(PAYMENT_STATUS_BY_EVENT)
+        | set(REFUNDED_TOTAL_BY_EVENT)
         | set(SHIPMENT_STATUS_BY_EVENT)
     )
 
@@ -91,8 +99,8 @@ class OrderSummaryProjection(Projection):
             self._create(event)
         elif event.aggregate_type == ORDER_AGGREGATE:
             self._transition(event)
-        elif event.event_type in PAYMENT_STATUS_BY_EVENT:
-            self._set_status(event, "payment", PAYMENT_STATUS_BY_EVENT[event.event_type])
+        elif event.event_type in PAYMENT_EVENTS:
+            self._set_status(event, "payment", PAYMENT_STATUS_BY_EVENT.get(event.event_type))
         elif event.event_type in SHIPMENT_STATUS_BY_EVENT:
             self._set_status(event, "shipment", SHIPMENT_STATUS_BY_EVENT[event.event_type])
         transaction.on_commit(lambda: cache.delete(STATS_CACHE_KEY))
@@ -187,16 +195,20 @@ class OrderSummaryProjection(Projection):
                 ],
             )
 
-    def _set_status(self, event: StoredEvent, kind: str, status: str) -> None:
+    def _set_status(self, event: StoredEvent, kind: str, status: str | None) -> None:
         order_id = event.payload.get("order_id")
         if not order_id:
             return
         version_field = f"{kind}_version"
         values: dict[str, Any] = {
             version_field: event.version,
-            f"{kind}_status": status,
             "last_sequence": Greatest(F("last_sequence"), Value(event.sequence)),
         }
+        if status is not None:
+            values[f"{kind}_status"] = status
+        refunded = REFUNDED_TOTAL_BY_EVENT.get(event.event_type)
+        if refunded and event.payload.get(refunded) is not None:
+            values["refunded_total"] = Decimal(event.payload[refunded])
         if kind == "shipment" and event.payload.get("tracking_number"):
             values["tracking_number"] = event.payload["tracking_number"]
             values["carrier"] = event.payload.get("carrier") or F("carrier")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
@@ -10,6 +13,7 @@ from django.db.models import QuerySet
 from apps.events.models import StoredEvent
 from apps.orders import repositories, sections
 from apps.orders.models import Order, OrderItem, OrderStateChange, OrderSummary
+from apps.orders.state_machine import OrderState
 from shared.exceptions import OrderNotFound
 
 
@@ -65,3 +69,48 @@ def summaries_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ord
     if not getattr(user, "is_staff", False):
         summaries = summaries.filter(customer_id=int(user.pk or 0))
     return summaries
+
+
+# When an order entered each state it can wait in (the summary's milestone columns).
+_ENTERED: dict[str, str] = {
+    OrderState.PENDING: "created_at",
+    OrderState.PAID: "paid_at",
+    OrderState.PROCESSING: "processing_at",
+    OrderState.SHIPPED: "shipped_at",
+}
+
+
+@dataclass(frozen=True)
+class WaitingOrder:
+    order_id: uuid.UUID
+    state: str
+    since: datetime
+
+
+def orders_waiting(
+    state: str,
+    *,
+    entered_before: datetime,
+    payment_statuses: Iterable[str] | None = None,
+    excluding_payment_methods: Iterable[str] = (),
+    limit: int = 500,
+) -> list[WaitingOrder]:
+    """Orders still in ``state`` that entered it before ``entered_before``, oldest first (from
+    the summary: one indexed query)."""
+    entered = _ENTERED[state]
+    rows = OrderSummary.objects.filter(state=state, **{f"{entered}__lt": entered_before})
+    if payment_statuses is not None:
+        rows = rows.filter(payment_status__in=list(payment_statuses))
+    if excluded := list(excluding_payment_methods):
+        rows = rows.exclude(payment_method__in=excluded)
+    return [
+        WaitingOrder(order_id=order_id, state=state, since=since)
+        for order_id, since in rows.order_by(entered).values_list("order_id", entered)[:limit]
+    ]
+
+
+def states_of(order_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The current state of each order (from the summary)."""
+    return dict(
+        OrderSummary.objects.filter(order_id__in=list(order_ids)).values_list("order_id", "state")
+    )

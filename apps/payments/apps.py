@@ -8,11 +8,13 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.orders import sections
+        from apps.orders import sections, verification
         from apps.payments.sections import PROVIDER, REFUNDS
         from apps.payments.strategies import check_configuration
+        from apps.payments.verification import check_money
 
         # A method accepted at order creation without a strategy would fail later, at payment.
         check_configuration()
         sections.register("payment", PROVIDER)
         sections.register("refunds", REFUNDS)
+        verification.register_check("payment money", check_money)

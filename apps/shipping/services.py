@@ -18,7 +18,7 @@ from apps.orders import lifecycle
 from apps.orders.commands import Actor, MarkDelivered, MarkShipped, StartProcessing
 from apps.orders.models import Order, OrderItem
 from apps.orders.services import OrderService
-from apps.shipping.carriers import carrier_client
+from apps.shipping.carriers import ParcelStatus, carrier_client
 from apps.shipping.commands import (
     CarrierReport,
     CreateShipment,
@@ -38,7 +38,7 @@ from apps.shipping.repositories import lock_shipment_of
 from apps.shipping.state_machine import ShipmentStatus, transition
 from apps.shipping.strategies import Parcel, strategy_for
 from shared import clock
-from shared.exceptions import ConcurrencyConflict, InvalidCommand
+from shared.exceptions import ConcurrencyConflict, InvalidCommand, InvalidStateTransition
 from shared.ids import new_id
 from shared.money import Money, in_currency_places
 from shared.observed import observed_command
@@ -218,6 +218,33 @@ class ShippingService:
                     expected_version=command.expected_version,
                 )
             )
+
+    def ask_carrier(self, order_id: uuid.UUID, *, actor: Actor | None = None) -> str:
+        """Ask the carrier where the order's parcel is and apply what it knows and we missed
+        (the reports its webhooks would have made: shipped, delivered). Returns what the carrier
+        said: "shipped", "delivered", "booked", or "unknown" when it knows nothing."""
+        shipment = Shipment.objects.filter(order_id=order_id).first()
+        if shipment is None:
+            return "unknown"
+        report = carrier_client().track(shipment_id=shipment.id)
+        if report is None:
+            return "unknown"
+        command = CarrierReport(
+            order_id=order_id,
+            carrier=report.carrier,
+            tracking_number=report.tracking_number,
+            actor=actor or Actor.system(),
+            idempotency_key=f"carrier:{shipment.id}:{report.status}",
+        )
+        try:
+            if report.status == ParcelStatus.DELIVERED:
+                self.record_carrier_delivered(command)
+            elif report.status == ParcelStatus.SHIPPED:
+                self.record_carrier_shipped(command)
+        except InvalidStateTransition as exc:
+            if not lifecycle.came_too_late(exc):
+                raise  # the order cannot take it (cancelled meanwhile is "too late" too)
+        return str(report.status)
 
     # --- internals ------------------------------------------------------------------------------
 

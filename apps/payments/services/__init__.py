@@ -11,13 +11,17 @@ backwards: money taken for an order that was cancelled (or failed) meanwhile is 
 from __future__ import annotations
 
 from apps.payments.services.base import EXPIRED_REASON
-from apps.payments.services.checkout import Checkout
 from apps.payments.services.expiry import Expiry
-from apps.payments.services.refunds import MoneyBack
+from apps.payments.services.reconciliation import (
+    Correction,
+    Reconciliation,
+    ReconciliationReport,
+)
 
 
-class PaymentService(Checkout, MoneyBack, Expiry):
-    """Requests, submits and settles the payment of an order, and gives money back."""
+class PaymentService(Reconciliation, Expiry):
+    """Requests, submits and settles the payment of an order, gives money back, and reconciles
+    with the provider."""
 
 
-__all__ = ["EXPIRED_REASON", "PaymentService"]
+__all__ = ["EXPIRED_REASON", "Correction", "PaymentService", "ReconciliationReport"]

@@ -9,8 +9,10 @@ from apps.orders.verification import verify
 
 class Command(BaseCommand):
     help = (
-        "Fold every order's events and compare state, version and total with the order rows and "
-        "the order summary projection. Exits non-zero when anything differs."
+        "Fold every order's events and compare state, version, subtotal, shipping and total with "
+        "the order rows and the order summary projection, and each order's money (captured, "
+        "refunded, being refunded) with its payment and refunds. Exits non-zero when anything "
+        "differs."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

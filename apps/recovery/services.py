@@ -1,0 +1,174 @@
+"""Stuck orders: noticed past a deadline per state, and moved on by asking again.
+
+=====================  ============================================  ==============================
+stuck in               past (setting)                                recovery
+=====================  ============================================  ==============================
+PENDING, payment       ``OMS_STUCK_PAYMENT_MINUTES`` since creation  ask the provider again
+submitted/authorized   (bank transfers excluded: they expire)
+PAID                   ``OMS_STUCK_PAID_MINUTES`` since payment      request the shipment again
+PROCESSING             ``OMS_STUCK_PICKUP_HOURS`` since processing   ask the carrier
+=====================  ============================================  ==============================
+
+Every recovery is a service call that is safe to repeat (the shipment is requested once per
+order whatever asks; the provider's and carrier's answers go through the calls their webhooks
+make), and each stuck order gets at most ``OMS_STUCK_MAX_ATTEMPTS`` of them. What stays stuck
+is listed for staff (``GET /api/v1/stuck-orders/``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from apps.orders import queries as orders
+from apps.orders.commands import Actor
+from apps.orders.state_machine import OrderState
+from apps.payments.services import PaymentService
+from apps.recovery.models import StuckOrder, StuckReason
+from apps.shipping.commands import CreateShipment
+from apps.shipping.services import ShippingService
+from shared import clock
+from shared.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+
+BANK_TRANSFER = "bank_transfer"
+AWAITING_PROVIDER = ("submitted", "authorized")
+
+
+@dataclass(frozen=True)
+class Rule:
+    reason: StuckReason
+    state: str
+    deadline: Callable[[], timedelta]
+    recover: Callable[[uuid.UUID], str]
+
+
+def _ask_provider(order_id: uuid.UUID) -> str:
+    corrections = PaymentService().reconcile_order(order_id)
+    if not corrections:
+        return "the provider has no answer yet"
+    return "; ".join(
+        c.action if c.applied else f"{c.action} refused: {c.detail}" for c in corrections
+    )
+
+
+def _request_shipment(order_id: uuid.UUID) -> str:
+    shipment = ShippingService().create_shipment(
+        CreateShipment(order_id=order_id, actor=Actor.system(), idempotency_key=None)
+    )
+    return "shipment requested" if shipment is not None else "no shipment: the order moved on"
+
+
+def _ask_carrier(order_id: uuid.UUID) -> str:
+    return f"the carrier says: {ShippingService().ask_carrier(order_id)}"
+
+
+RULES = (
+    Rule(
+        StuckReason.PAYMENT_UNANSWERED,
+        OrderState.PENDING,
+        lambda: timedelta(minutes=settings.OMS_STUCK_PAYMENT_MINUTES),
+        _ask_provider,
+    ),
+    Rule(
+        StuckReason.NOT_SHIPPED,
+        OrderState.PAID,
+        lambda: timedelta(minutes=settings.OMS_STUCK_PAID_MINUTES),
+        _request_shipment,
+    ),
+    Rule(
+        StuckReason.NOT_PICKED_UP,
+        OrderState.PROCESSING,
+        lambda: timedelta(hours=settings.OMS_STUCK_PICKUP_HOURS),
+        _ask_carrier,
+    ),
+)
+RULE_OF = {rule.reason: rule for rule in RULES}
+
+
+@dataclass
+class RecoveryReport:
+    noticed: int = 0
+    attempted: int = 0
+    resolved: list[uuid.UUID] = field(default_factory=list)
+    unresolved: list[StuckOrder] = field(default_factory=list)
+
+
+def resolve_stuck_orders(*, now: datetime | None = None, limit: int = 500) -> RecoveryReport:
+    """Notice orders past their deadline, try to move each on, and close what moved on."""
+    moment = now or clock.now()
+    report = RecoveryReport()
+    _close_what_moved_on(moment, report)
+    for rule in RULES:
+        for waiting in orders.orders_waiting(
+            rule.state,
+            entered_before=moment - rule.deadline(),
+            payment_statuses=AWAITING_PROVIDER if rule.state == OrderState.PENDING else None,
+            excluding_payment_methods=(BANK_TRANSFER,),
+            limit=limit,
+        ):
+            report.noticed += _notice(waiting, rule, moment)
+    for stuck in StuckOrder.objects.filter(
+        resolved_at__isnull=True, attempts__lt=settings.OMS_STUCK_MAX_ATTEMPTS
+    )[:limit]:
+        _attempt(stuck, moment, report)
+    report.unresolved = list(StuckOrder.objects.filter(resolved_at__isnull=True)[:limit])
+    return report
+
+
+def _close_what_moved_on(moment: datetime, report: RecoveryReport) -> None:
+    open_rows = list(StuckOrder.objects.filter(resolved_at__isnull=True))
+    states = orders.states_of(row.order_id for row in open_rows)
+    moved = [row.order_id for row in open_rows if states.get(row.order_id) != row.state]
+    if moved:
+        StuckOrder.objects.filter(order_id__in=moved).update(resolved_at=moment)
+        report.resolved.extend(moved)
+
+
+def _notice(waiting: orders.WaitingOrder, rule: Rule, moment: datetime) -> int:
+    existing = StuckOrder.objects.filter(order_id=waiting.order_id).first()
+    if existing is not None and existing.state == waiting.state:
+        return 0  # already known in this state (resolved rows of this state cannot recur)
+    StuckOrder.objects.update_or_create(
+        order_id=waiting.order_id,
+        defaults={
+            "reason": rule.reason,
+            "state": waiting.state,
+            "since": waiting.since,
+            "noticed_at": moment,
+            "attempts": 0,
+            "last_attempt_at": None,
+            "last_outcome": "",
+            "resolved_at": None,
+        },
+    )
+    return 1
+
+
+def _attempt(stuck: StuckOrder, moment: datetime, report: RecoveryReport) -> None:
+    rule = RULE_OF[StuckReason(stuck.reason)]
+    try:
+        outcome = rule.recover(stuck.order_id)
+    except DomainError as exc:
+        outcome = f"refused: {exc.detail}"
+    report.attempted += 1
+    stuck.attempts += 1
+    stuck.last_attempt_at = moment
+    stuck.last_outcome = outcome[:2000]
+    if orders.states_of([stuck.order_id]).get(stuck.order_id) != stuck.state:
+        stuck.resolved_at = moment
+        report.resolved.append(stuck.order_id)
+    stuck.save()
+    logger.info(
+        "stuck order %s (%s): %s",
+        "resolved" if stuck.resolved_at else "still stuck",
+        stuck.reason,
+        outcome,
+        extra={"order_id": str(stuck.order_id)},
+    )
