@@ -27,7 +27,6 @@ from django.conf import settings
 
 from apps.orders import queries as orders
 from apps.orders.commands import Actor
-from apps.orders.state_machine import OrderState
 from apps.payments.services import PaymentService
 from apps.recovery.models import StuckOrder, StuckReason
 from apps.shipping.commands import CreateShipment
@@ -72,19 +71,19 @@ def _ask_carrier(order_id: uuid.UUID) -> str:
 RULES = (
     Rule(
         StuckReason.PAYMENT_UNANSWERED,
-        OrderState.PENDING,
+        "PENDING",
         lambda: timedelta(minutes=settings.OMS_STUCK_PAYMENT_MINUTES),
         _ask_provider,
     ),
     Rule(
         StuckReason.NOT_SHIPPED,
-        OrderState.PAID,
+        "PAID",
         lambda: timedelta(minutes=settings.OMS_STUCK_PAID_MINUTES),
         _request_shipment,
     ),
     Rule(
         StuckReason.NOT_PICKED_UP,
-        OrderState.PROCESSING,
+        "PROCESSING",
         lambda: timedelta(hours=settings.OMS_STUCK_PICKUP_HOURS),
         _ask_carrier,
     ),
@@ -109,7 +108,7 @@ def resolve_stuck_orders(*, now: datetime | None = None, limit: int = 500) -> Re
         for waiting in orders.orders_waiting(
             rule.state,
             entered_before=moment - rule.deadline(),
-            payment_statuses=AWAITING_PROVIDER if rule.state == OrderState.PENDING else None,
+            payment_statuses=AWAITING_PROVIDER if rule.state == "PENDING" else None,
             excluding_payment_methods=(BANK_TRANSFER,),
             limit=limit,
         ):

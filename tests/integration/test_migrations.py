@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -163,3 +164,81 @@ def test_the_outbound_fan_out_of_an_existing_deployment_starts_at_the_head_of_th
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     fan_out = [row for row in lag.status() if row.subscription == "outbound.fan_out"]
     assert {row.behind for row in fan_out} == {0}
+
+
+def test_orders_before_shipping_was_charged_keep_their_total_and_refunds_join_the_ledger(
+    customer: Any,
+) -> None:
+    old_apps = migrate(
+        [("orders", "0004_item_ordering_by_column"), ("payments", "0002_events_in_order_stream")]
+    )
+    order_model = old_apps.get_model("orders", "Order")
+    summary_model = old_apps.get_model("orders", "OrderSummary")
+    payment_model = old_apps.get_model("payments", "Payment")
+    refund_model = old_apps.get_model("payments", "Refund")
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    order = order_model.objects.create(
+        id=uuid.uuid4(),
+        customer_id=customer.pk,
+        state="CANCELLED",
+        currency="EUR",
+        total="26.99",
+        payment_method="card",
+        shipping_method="standard",
+        version=4,
+        created_at=moment,
+        updated_at=moment,
+    )
+    summary_model.objects.create(
+        order_id=order.id,
+        customer_id=customer.pk,
+        state="CANCELLED",
+        currency="EUR",
+        total="26.99",
+        item_count=1,
+        line_count=1,
+        created_at=moment,
+        updated_at=moment,
+    )
+    payment = payment_model.objects.create(
+        id=uuid.uuid4(),
+        order_id=order.id,
+        amount="26.99",
+        currency="EUR",
+        method="card",
+        status="refunded",
+        provider_reference="card_old",
+        version=4,
+        created_at=moment,
+        updated_at=moment,
+    )
+    refund_model.objects.create(
+        id=uuid.uuid4(),
+        payment_id=payment.id,
+        amount="26.99",
+        currency="EUR",
+        provider_reference="refund_old",
+        created_at=moment,
+    )
+    try:
+        new_apps = migrate(
+            [("orders", "0005_shipping_charged"), ("payments", "0003_refund_ledger")]
+        )
+        upgraded = new_apps.get_model("orders", "Order").objects.get(id=order.id)
+        assert (upgraded.subtotal, upgraded.shipping_total, upgraded.total) == (
+            Decimal("26.99"),
+            0,
+            Decimal("26.99"),
+        )
+        summary = new_apps.get_model("orders", "OrderSummary").objects.get(order_id=order.id)
+        assert (summary.subtotal, summary.shipping_total) == (Decimal("26.99"), 0)
+        paid = new_apps.get_model("payments", "Payment").objects.get(id=payment.id)
+        assert (paid.amount_refunded, paid.amount_refund_pending) == (Decimal("26.99"), 0)
+        refund = new_apps.get_model("payments", "Refund").objects.get(payment_id=payment.id)
+        assert (refund.status, refund.order_id, refund.settled_at) == (
+            "succeeded",
+            order.id,
+            moment,
+        )
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
