@@ -21,17 +21,31 @@ from apps.orders.models import Order, OrderItem, OrderStateChange, OrderSummary
 from shared import clock
 
 
+def shipping_of(method: str, units: int, subtotal: Decimal) -> Decimal:
+    """The shipping strategies' table rates in plain arithmetic (2-decimal currencies)."""
+    if method == "express":
+        return Decimal("14.90") + Decimal("1.50") * (units - 1)
+    if subtotal >= 50:
+        return Decimal("0.00")
+    return Decimal("4.90") + Decimal("0.50") * (units - 1)
+
+
 def write_order(body: dict[str, Any]) -> tuple[uuid.UUID, Decimal]:
     """Write an order of ``body`` (the API's create body plus ``customer_id``): its id and total."""
     items = body["items"]
-    total = sum(
+    subtotal = sum(
         (Decimal(str(item["unit_price"])) * int(item["quantity"]) for item in items),
         Decimal(0),
     )
+    quantity = sum(int(item["quantity"]) for item in items)
+    shipping = shipping_of(body.get("shipping_method", "standard"), quantity, subtotal)
+    total = subtotal + shipping
     order_id, moment = uuid.uuid4(), clock.now()
     payload = {
         "customer_id": body["customer_id"],
         "currency": body["currency"],
+        "subtotal": str(subtotal),
+        "shipping_total": str(shipping),
         "total": str(total),
         "items": items,
         "state": "PENDING",
@@ -40,16 +54,17 @@ def write_order(body: dict[str, Any]) -> tuple[uuid.UUID, Decimal]:
     item_table = OrderItem._meta.db_table
     event_table = StoredEvent._meta.db_table
     event_id = uuid.uuid4()
-    quantity = sum(int(item["quantity"]) for item in items)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {order_table} (id, customer_id, state, currency, total, "
-            "payment_method, shipping_method, version, created_at, updated_at) "
-            "VALUES (%s, %s, 'PENDING', %s, %s, %s, %s, 1, %s, %s)",
+            f"INSERT INTO {order_table} (id, customer_id, state, currency, subtotal, "
+            "shipping_total, total, payment_method, shipping_method, version, created_at, "
+            "updated_at) VALUES (%s, %s, 'PENDING', %s, %s, %s, %s, %s, %s, 1, %s, %s)",
             [
                 order_id,
                 body["customer_id"],
                 body["currency"],
+                subtotal,
+                shipping,
                 total,
                 body.get("payment_method", "card"),
                 body.get("shipping_method", "standard"),
@@ -83,15 +98,18 @@ def write_order(body: dict[str, Any]) -> tuple[uuid.UUID, Decimal]:
         sequence = cursor.fetchone()[0]
         cursor.execute(
             f"INSERT INTO {OrderSummary._meta.db_table} (order_id, customer_id, state, "
-            "currency, total, item_count, line_count, payment_method, shipping_method, "
-            "payment_status, shipment_status, carrier, tracking_number, created_at, "
-            "updated_at, order_version, payment_version, shipment_version, last_sequence) "
-            "VALUES (%s, %s, 'PENDING', %s, %s, %s, %s, %s, %s, '', '', '', '', %s, %s, 1, 0, "
-            "0, %s)",
+            "currency, subtotal, shipping_total, total, refunded_total, item_count, line_count, "
+            "payment_method, shipping_method, payment_status, shipment_status, carrier, "
+            "tracking_number, created_at, updated_at, order_version, payment_version, "
+            "shipment_version, last_sequence) "
+            "VALUES (%s, %s, 'PENDING', %s, %s, %s, %s, 0, %s, %s, %s, %s, '', '', '', '', %s, "
+            "%s, 1, 0, 0, %s)",
             [
                 order_id,
                 body["customer_id"],
                 body["currency"],
+                subtotal,
+                shipping,
                 total,
                 quantity,
                 len(items),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from apps.idempotency.keys import IdempotencyKeyField
@@ -82,6 +83,34 @@ class RefundInputSerializer(StrictInputSerializer):
         if ("amount" in attrs) == ("lines" in attrs):
             raise serializers.ValidationError("Give either an amount or lines to refund.")
         return attrs
+
+
+class RefundByAmountInputSerializer(StrictInputSerializer):
+    """The schema's view of a refund of an amount (one of the two bodies)."""
+
+    amount = AmountField(help_text="The amount to give back, in the order's currency.")
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+    idempotency_key = IdempotencyKeyField(required=False)
+
+
+class RefundByLinesInputSerializer(StrictInputSerializer):
+    """The schema's view of a refund of lines (one of the two bodies)."""
+
+    lines = serializers.ListField(
+        child=RefundLineInputSerializer(),
+        min_length=1,
+        max_length=100,
+        help_text="Lines to give back, by sku, priced as they were sold.",
+    )
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+    idempotency_key = IdempotencyKeyField(required=False)
+
+
+REFUND_REQUEST = PolymorphicProxySerializer(
+    component_name="RefundRequest",
+    serializers=[RefundByAmountInputSerializer, RefundByLinesInputSerializer],
+    resource_type_field_name=None,
+)
 
 
 class RefundLineOutputSerializer(serializers.Serializer):

@@ -89,7 +89,7 @@ class OrderRefundsView(APIView):
     @idempotent
     @extend_schema(
         operation_id="orders_refunds_create",
-        request=s.RefundInputSerializer,
+        request=s.REFUND_REQUEST,
         responses={
             201: OpenApiResponse(
                 s.RefundOutputSerializer,

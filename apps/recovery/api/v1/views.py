@@ -48,7 +48,12 @@ class StuckOrderListView(APIView):
     @extend_schema(
         operation_id="stuck_orders_list",
         parameters=[*StuckOrderPagination.parameters()],
-        responses={200: page_of(StuckOrderOutputSerializer), 401: PROBLEM, 403: PROBLEM},
+        responses={
+            200: page_of(StuckOrderOutputSerializer),
+            400: PROBLEM,
+            401: PROBLEM,
+            403: PROBLEM,
+        },
         summary="Orders stuck past their deadline that recovery has not moved on (staff)",
     )
     def get(self, request: Request) -> Response:
