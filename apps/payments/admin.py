@@ -10,8 +10,8 @@ from shared.admin import AmountsInCurrencyAdmin
 
 @admin.register(Payment)
 class PaymentAdmin(AmountsInCurrencyAdmin):
-    amount_fields = ("amount",)
-    list_display = ("id", "order_id", "method", "status", "amount", "updated_at")
+    amount_fields = ("amount", "amount_refunded", "amount_refund_pending")
+    list_display = ("id", "order_id", "method", "status", "amount", "amount_refunded", "updated_at")
     list_filter = ("method", "status", "currency")
     search_fields = ("id", "order_id", "provider_reference")
 
@@ -19,5 +19,6 @@ class PaymentAdmin(AmountsInCurrencyAdmin):
 @admin.register(Refund)
 class RefundAdmin(AmountsInCurrencyAdmin):
     amount_fields = ("amount",)
-    list_display = ("id", "payment", "amount", "provider_reference", "created_at")
-    search_fields = ("provider_reference", "payment__order_id")
+    list_display = ("id", "order_id", "amount", "status", "provider_reference", "created_at")
+    list_filter = ("status", "currency")
+    search_fields = ("provider_reference", "order_id")

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from apps.events import lag
 from apps.events.dead_letters import retry_dead_letters
@@ -22,7 +22,7 @@ from apps.orders.models import Order
 from apps.orders.state_machine import TERMINAL_STATES
 from apps.orders.verification import verify
 from apps.payments.events import PAYMENT_AGGREGATE
-from apps.payments.models import Payment, Refund
+from apps.payments.models import Payment, Refund, RefundStatus
 from apps.shipping.events import SHIPMENT_AGGREGATE
 from apps.shipping.models import Shipment
 from apps.webhooks.models import SimulatedWebhook, WebhookLog, WebhookOutcome
@@ -60,6 +60,7 @@ def backlog() -> dict[str, int]:
         "events_behind": sum(row.behind for row in lag.status()),
         "events_parked": ParkedEvent.objects.filter(status=ParkedStatus.PARKED).count(),
         "webhooks_unsent": SimulatedWebhook.objects.filter(UNSENT_WEBHOOKS).count(),
+        "refunds_unanswered": Refund.objects.filter(status=RefundStatus.REQUESTED).count(),
     }
 
 
@@ -146,8 +147,15 @@ def _money_checks(orders: dict[uuid.UUID, str]) -> list[Check]:
     failed_with = [
         order for order, state in orders.items() if state == "FAILED" and shipments[order]
     ]
-    refunds = Counter(Refund.objects.values_list("payment_id", flat=True))
+    refunds = Counter(
+        Refund.objects.exclude(status=RefundStatus.FAILED).values_list("payment_id", flat=True)
+    )
     double_refunds = [payment for payment, n in refunds.items() if n > 1]
+    # The ledger's own sums: never more given back than captured, and every refund answered.
+    over_refunded = Payment.objects.filter(
+        amount_refunded__gt=F("amount") - F("amount_refund_pending")
+    ).count()
+    unanswered = Refund.objects.filter(status=RefundStatus.REQUESTED).count()
     # A refund is requested by a cancellation, or by money arriving for an order that had already
     # failed (an expired bank transfer): at most one refund per such request.
     refund_orders = dict(Payment.objects.filter(id__in=refunds).values_list("id", "order_id"))
@@ -172,8 +180,9 @@ def _money_checks(orders: dict[uuid.UUID, str]) -> list[Check]:
         Check(
             "at most one refund per refund request",
             f"{sum(refunds.values())} refunds, {len(double_refunds)} payments refunded twice, "
-            f"{len(unrequested)} without a cancellation or failure",
-            not double_refunds and not unrequested,
+            f"{len(unrequested)} without a cancellation or failure, {over_refunded} beyond "
+            f"what was captured, {unanswered} unanswered",
+            not double_refunds and not unrequested and not over_refunded and not unanswered,
         ),
     ]
 

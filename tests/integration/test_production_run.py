@@ -235,11 +235,13 @@ def test_the_production_command_serves_and_reacts_then_stops_cleanly(
         time.sleep(0.3)  # the payment is requested by a reaction after the create commits
     assert paid.status_code == 202, paid.text
     reference = paid.json()["provider_reference"]
+    # The payment captures the order's total, shipping included.
+    assert paid.json()["amount"] == created.json()["total"] == "30.40"
     body = json.dumps(
         {
             "type": "payment.succeeded",
             "timestamp": datetime.now(UTC).isoformat(),
-            "data": {"provider_reference": reference, "amount": "25.00", "currency": "EUR"},
+            "data": {"provider_reference": reference, "amount": "30.40", "currency": "EUR"},
         }
     )
     webhook_id = f"msg_{uuid.uuid4().hex}"
