@@ -128,3 +128,16 @@ def anon_client() -> APIClient:
 
 def require_services() -> bool:
     return os.environ.get("OMS_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+
+
+@pytest.fixture
+def instant_simulator(settings: Any) -> Any:
+    """The provider simulator on, answering at once, approving every payment, without duplicates
+    or reordered reports (tests that want chance or delay set it themselves)."""
+    settings.OMS_SIMULATOR_ENABLED = True
+    settings.OMS_SIMULATOR_MIN_DELAY_SECONDS = 0.0
+    settings.OMS_SIMULATOR_MAX_DELAY_SECONDS = 0.0
+    settings.OMS_SIMULATOR_APPROVAL_RATE = 1.0
+    settings.OMS_SIMULATOR_DUPLICATE_RATE = 0.0
+    settings.OMS_SIMULATOR_REORDER_RATE = 0.0
+    return settings

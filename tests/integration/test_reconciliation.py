@@ -27,15 +27,9 @@ payments = PaymentService()
 
 
 @pytest.fixture(autouse=True)
-def simulator_settings(settings: Any) -> Any:
-    """The simulator on (it plays the provider and keeps its ledger), at once, no duplicates."""
-    settings.OMS_SIMULATOR_ENABLED = True
-    settings.OMS_SIMULATOR_MIN_DELAY_SECONDS = 0.0
-    settings.OMS_SIMULATOR_MAX_DELAY_SECONDS = 0.0
-    settings.OMS_SIMULATOR_APPROVAL_RATE = 1.0
-    settings.OMS_SIMULATOR_DUPLICATE_RATE = 0.0
-    settings.OMS_SIMULATOR_REORDER_RATE = 0.0
-    return settings
+def simulator_settings(instant_simulator: Any) -> Any:
+    """The simulator plays the provider and keeps its ledger."""
+    return instant_simulator
 
 
 def lose_every_webhook() -> int:

@@ -123,14 +123,8 @@ def test_what_cannot_be_resolved_is_listed_for_staff_and_tried_a_bounded_number_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_parcel_whose_carrier_reports_were_lost_is_found_delivered(
-    customer: Any, settings: Any
-) -> None:
-    settings.OMS_SIMULATOR_ENABLED = True
-    settings.OMS_SIMULATOR_MIN_DELAY_SECONDS = 0.0
-    settings.OMS_SIMULATOR_MAX_DELAY_SECONDS = 0.0
-    settings.OMS_SIMULATOR_DUPLICATE_RATE = 0.0
-    settings.OMS_SIMULATOR_REORDER_RATE = 0.0
+@pytest.mark.usefixtures("instant_simulator")
+def test_a_parcel_whose_carrier_reports_were_lost_is_found_delivered(customer: Any) -> None:
     order = create_order(customer)
     pay(order)  # the reactions run: shipment requested, the carrier plans both reports
     assert state(order) == "PROCESSING"

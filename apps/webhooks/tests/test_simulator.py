@@ -28,14 +28,9 @@ NO_LISTENER = "http://127.0.0.1:9"  # the discard port: nothing answers there
 
 
 @pytest.fixture(autouse=True)
-def simulator_settings(settings: Any) -> Any:
+def simulator_settings(instant_simulator: Any) -> Any:
     """On, without delay, chance or duplicates unless a test says otherwise."""
-    settings.OMS_SIMULATOR_ENABLED = True
-    settings.OMS_SIMULATOR_MIN_DELAY_SECONDS = 0.0
-    settings.OMS_SIMULATOR_MAX_DELAY_SECONDS = 0.0
-    settings.OMS_SIMULATOR_APPROVAL_RATE = 1.0
-    settings.OMS_SIMULATOR_DUPLICATE_RATE = 0.0
-    settings.OMS_SIMULATOR_REORDER_RATE = 0.0
+    settings = instant_simulator
     settings.OMS_SIMULATOR_RETRY_SECONDS = 60.0
     # The live server shares the one connection of an in-memory SQLite database between threads,
     # so there it must serve one request at a time; PostgreSQL gets parallel sends.
