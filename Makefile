@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run run-prod test lint format bench drill clean
+.PHONY: install run run-prod test lint format bench drill screenshots clean
 
 $(INSTALLED): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,3 +65,9 @@ drill: install
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
+
+# The console's screenshots in the README (docs/console/*.png), taken by its browser test in a
+# real Chromium (installed as for `make test` when missing).
+screenshots: install
+	$(PY) scripts/install_browser.py
+	OMS_CONSOLE_SCREENSHOTS=docs/console DATABASE_URL=sqlite:///:memory: $(PY) -m pytest -q tests/console/test_browser.py -k flow

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "apps.webhooks",
     "apps.outbound",
     "apps.recovery",
+    "apps.console",
 ]
 # Extra apps for a special deployment (the fault drill installs its fault-injecting handlers so).
 INSTALLED_APPS += env_list("OMS_EXTRA_APPS", [])

@@ -47,6 +47,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("console/", include("apps.console.urls")),
 ]
 
 handler404 = "core.problems.not_found_view"

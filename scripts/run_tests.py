@@ -16,7 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.services import ensure_postgres_database, require_services  # noqa: E402
+from scripts.services import (  # noqa: E402
+    ensure_browser,
+    ensure_postgres_database,
+    require_services,
+)
 
 DEFAULT_PG_URL = "postgres://127.0.0.1:5432/oms"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/15"
@@ -40,6 +44,9 @@ def main() -> int:
     only = os.environ.get("OMS_TEST_ONLY", "")  # "sqlite" or "postgres" to run one pass
     failures = 0
     if only in ("", "sqlite"):
+        # The browser tests (SQLite pass) drive Debian's Chromium: installed here when missing.
+        if (problem := ensure_browser()) is not None:
+            print(f"no browser for the browser tests: {problem}", flush=True)
         print("=== pass 1: SQLite", flush=True)
         failures += pytest({"DATABASE_URL": "sqlite:///:memory:"}, args) != 0
     if only in ("", "postgres"):

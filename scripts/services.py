@@ -42,3 +42,44 @@ def tcp_reachable(url: str, default_port: int) -> str | None:
             return None
     except OSError as exc:
         return f"nothing answers at {host}:{port} ({exc})"
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def browser_problem() -> str | None:
+    """None when Debian's Chromium and its driver are installed, else what is missing."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(path)]
+    return f"missing {', '.join(missing)}" if missing else None
+
+
+def ensure_browser() -> str | None:
+    """Install Debian's ``chromium`` and ``chromium-driver`` for the browser tests when they are
+    missing and this user may (root with apt-get); return why there is no browser, or None."""
+    problem = browser_problem()
+    if problem is None:
+        return None
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return f"{problem}, and apt-get cannot install them here (not root, or no apt-get)"
+    print("installing Debian's chromium and chromium-driver for the browser tests", flush=True)
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        [
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ],
+    ):
+        result = subprocess.run(command, env=environment, capture_output=True, text=True)
+        if result.returncode != 0:
+            return f"{problem}; {' '.join(command)} failed: {result.stderr.strip()[-500:]}"
+    return browser_problem()

@@ -118,6 +118,12 @@ def test_only_orders_touches_the_order_repository_and_state_machine(package: str
     assert offending(package, ORDERS_PRIVATE, production_only=True) == []
 
 
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_app_depends_on_the_operator_console(package: str) -> None:
+    """The console sits on top: it reads and commands through the apps, none of them knows it."""
+    assert offending(package, ("apps.console",)) == []
+
+
 def test_webhooks_never_hold_payment_or_shipment_rows() -> None:
     assert offending("apps.webhooks", WEBHOOKS_FORBIDDEN, production_only=True) == []
 

@@ -1,0 +1,189 @@
+"""The operator console: server-rendered pages for staff (``/console/``).
+
+Each page renders whole on its first load; its live part is rendered again alone when asked with
+``?fragment=1``, which ``console.js`` does every few seconds, so a page follows the flow without
+a reload. Commands go through the same services as the API (and refusals show its problem
+details); forms are CSRF-protected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.console import queries
+from apps.console.access import staff_page
+from apps.events import lag
+from apps.events.dead_letters import retry_dead
+from apps.orders.api.v1.serializers import order_payload
+from apps.orders.commands import Actor, CancelOrder, StartProcessing
+from apps.orders.queries import get_order_for
+from apps.orders.services import OrderService
+from apps.recovery.models import StuckOrder
+from apps.shipping.commands import RecordDelivered, ShipOrder
+from apps.shipping.services import ShippingService
+from apps.webhooks.models import Provider, WebhookOutcome
+from shared import clock
+from shared.exceptions import DomainError
+
+REFRESH_SECONDS = 5
+
+
+def _page(request: HttpRequest, name: str, context: dict[str, Any]) -> HttpResponse:
+    """The page, or only its live part when the page's script asks for it."""
+    context = {**context, "refresh_seconds": REFRESH_SECONDS, "section": name}
+    if request.GET.get("fragment") == "1":
+        return render(request, f"console/_{name}.html", context)
+    return render(request, f"console/{name}.html", context)
+
+
+@staff_page
+def flow(request: HttpRequest) -> HttpResponse:
+    return _page(request, "flow", {"flow": queries.flow()})
+
+
+@staff_page
+def subscriptions(request: HttpRequest) -> HttpResponse:
+    now = clock.now()
+    rows = [
+        {"status": row, "stalled": row.stalled(settings.OMS_READY_STALL_SECONDS, now)}
+        for row in lag.status(now)
+    ]
+    return _page(request, "subscriptions", {"rows": rows})
+
+
+@staff_page
+def failures(request: HttpRequest) -> HttpResponse:
+    handler = request.GET.get("handler", "")
+    event_type = request.GET.get("event_type", "")
+    return _page(
+        request,
+        "failures",
+        {
+            "rows": queries.failed_deliveries(handler=handler, event_type=event_type),
+            "filters": queries.failed_filters(),
+            "handler": handler,
+            "event_type": event_type,
+        },
+    )
+
+
+@staff_page
+@require_POST
+def retry(request: HttpRequest) -> HttpResponse:
+    """Retry the selected dead letters once each (the dead-letter API's service)."""
+    ids = [int(value) for value in request.POST.getlist("parked") if value.isdigit()]
+    if not ids:
+        messages.warning(request, "Select the dead letters to retry.")
+    for parked_id in ids:
+        outcome = retry_dead(parked_id)
+        level = messages.SUCCESS if outcome == "succeeded" else messages.ERROR
+        messages.add_message(request, level, f"Dead letter {parked_id}: {outcome}.")
+    return redirect(request.POST.get("next") or "console:failures")
+
+
+@staff_page
+def stuck(request: HttpRequest) -> HttpResponse:
+    rows = StuckOrder.objects.filter(resolved_at__isnull=True).order_by("since", "order_id")[:200]
+    return _page(request, "stuck", {"rows": rows})
+
+
+@staff_page
+def webhooks(request: HttpRequest) -> HttpResponse:
+    outcome = request.GET.get("outcome", "")
+    provider = request.GET.get("provider", "")
+    outcome = outcome if outcome in WebhookOutcome.values else ""
+    provider = provider if provider in Provider.values else ""
+    return _page(
+        request,
+        "webhooks",
+        {
+            **queries.webhooks(outcome=outcome, provider=provider),
+            "outcome": outcome,
+            "provider": provider,
+            "outcomes": WebhookOutcome.choices,
+            "providers": Provider.choices,
+        },
+    )
+
+
+# Commands an operator may issue, by the state they lead to (payments move orders to PAID or
+# FAILED; an operator does not).
+COMMANDS = {
+    "CANCELLED": ("cancel", "Cancel"),
+    "PROCESSING": ("process", "Start processing"),
+    "SHIPPED": ("ship", "Ship"),
+    "DELIVERED": ("deliver", "Mark delivered"),
+}
+
+
+@staff_page
+def order(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    try:
+        found = get_order_for(request.user, order_id)
+    except DomainError:
+        return render(request, "console/not_found.html", {"order_id": order_id}, status=404)
+    representation = order_payload(found)
+    commands = [
+        {"name": COMMANDS[state][0], "label": COMMANDS[state][1]}
+        for state in representation["allowed_transitions"]
+        if state in COMMANDS
+    ]
+    return _page(
+        request,
+        "order",
+        {
+            "order": representation,
+            "commands": commands,
+            "timeline": queries.timeline(order_id),
+            "problem": request.session.pop("console_problem", None),
+        },
+    )
+
+
+@staff_page
+@require_POST
+def command(request: HttpRequest, order_id: uuid.UUID, name: str) -> HttpResponse:
+    """Issue ``name`` on the order at the version the page showed (as ``If-Match`` does)."""
+    version = request.POST.get("version", "")
+    expected = int(version) if version.isdigit() else None
+    actor = Actor(user_id=request.user.pk, is_staff=True)
+    reason = request.POST.get("reason", "")[:500]
+    try:
+        if name == "cancel":
+            OrderService().cancel_order(
+                CancelOrder(
+                    actor=actor, order_id=order_id, reason=reason, expected_version=expected
+                )
+            )
+        elif name == "process":
+            OrderService().start_processing(
+                StartProcessing(actor=actor, order_id=order_id, expected_version=expected)
+            )
+        elif name == "ship":
+            ShippingService().ship(
+                ShipOrder(actor=actor, order_id=order_id, expected_version=expected)
+            )
+        elif name == "deliver":
+            ShippingService().record_delivered(
+                RecordDelivered(actor=actor, order_id=order_id, expected_version=expected)
+            )
+        else:
+            return HttpResponse(status=404)
+    except DomainError as exc:
+        request.session["console_problem"] = {
+            "status": exc.status,
+            "code": exc.code,
+            "title": exc.title,
+            "detail": exc.detail,
+            **{key: str(value) for key, value in exc.extra.items()},
+        }
+    else:
+        messages.success(request, f"{name.capitalize()}: done.")
+    return redirect("console:order", order_id=order_id)

@@ -1,0 +1,172 @@
+"""The operator console through Django's test client: access, pages, fragments, commands,
+retries, and query counts that do not grow with the orders or events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from apps.events.models import ParkedStatus, StoredEvent
+from apps.orders.models import Order
+from apps.orders.tests.factories import create_order
+from apps.recovery.services import resolve_stuck_orders
+from tests.console.support import dead_letter, orders_in_every_state, webhook_received
+
+pytestmark = pytest.mark.django_db
+
+PAGES = (
+    "/console/",
+    "/console/subscriptions/",
+    "/console/failures/",
+    "/console/stuck-orders/",
+    "/console/webhooks/",
+)
+
+
+@pytest.fixture
+def operator(staff: Any) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def test_anonymous_users_get_the_login_page_and_customers_are_refused(customer: Any) -> None:
+    for page in PAGES:
+        anonymous = Client().get(page)
+        assert anonymous.status_code == 302
+        assert anonymous["Location"].startswith(f"/console/login/?next={page}")
+    customer_client = Client()
+    customer_client.force_login(customer)
+    for page in PAGES:
+        refused = customer_client.get(page)
+        assert refused.status_code == 403
+        assert "for staff" in refused.content.decode()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_and_its_live_part_render_for_staff(
+    operator: Client, customer: Any, page: str
+) -> None:
+    orders = orders_in_every_state(customer)
+    dead_letter(orders[0])
+    webhook_received(orders[1])
+    full = operator.get(page)
+    assert full.status_code == 200
+    assert 'id="live"' in full.content.decode()
+    assert "console.js" in full.content.decode()
+    fragment = operator.get(page, {"fragment": "1"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.content.decode()
+
+
+def test_the_funnel_counts_are_the_apis_statistics(
+    operator: Client, customer: Any, staff_client: Any
+) -> None:
+    orders_in_every_state(customer, rounds=2)
+    stats = staff_client.get("/api/v1/orders/stats/").json()["orders_per_state"]
+    page = operator.get("/console/").content.decode()
+    for state, count in stats.items():
+        assert f'data-state="{state}"' in page
+        row = page.split(f'data-state="{state}"', 1)[1].split("</tr>", 1)[0]
+        assert f'<td class="count">{count}</td>' in row
+
+
+def queries_of(client: Client, url: str) -> int:
+    cache.clear()  # the statistics are computed, not read from the cache
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_query_counts_do_not_grow_with_orders_or_events(
+    operator: Client, customer: Any, page: str
+) -> None:
+    few = orders_in_every_state(customer)
+    dead_letter(few[0])
+    webhook_received(few[1])
+    resolve_stuck_orders()
+    operator.get(page)  # warm: sessions, content types
+    before = queries_of(operator, page)
+    many = orders_in_every_state(customer, rounds=4)
+    for order in many[:6]:
+        dead_letter(order)
+        webhook_received(order)
+    assert queries_of(operator, page) == before
+
+
+def test_the_order_page_costs_the_same_however_long_its_timeline(
+    operator: Client, customer: Any
+) -> None:
+    from apps.orders.state_machine import OrderState
+    from apps.orders.tests.factories import move_to
+
+    short = create_order(customer)
+    long = move_to(create_order(customer), OrderState.DELIVERED)
+    for _ in range(3):
+        webhook_received(long)
+    operator.get(f"/console/orders/{short.id}/")
+    assert queries_of(operator, f"/console/orders/{short.id}/") == queries_of(
+        operator, f"/console/orders/{long.id}/"
+    )
+
+
+def test_cancelling_from_the_order_page_grows_its_timeline(operator: Client, customer: Any) -> None:
+    order = create_order(customer)
+    page = operator.get(f"/console/orders/{order.id}/").content.decode()
+    assert 'id="command-cancel"' in page
+    assert 'id="command-ship"' not in page  # only what its state allows
+    response = operator.post(
+        f"/console/orders/{order.id}/cancel/", {"version": "1", "reason": "duplicate order"}
+    )
+    assert response.status_code == 302
+    assert Order.objects.get(id=order.id).state == "CANCELLED"
+    page = operator.get(f"/console/orders/{order.id}/").content.decode()
+    assert '<td class="what">OrderCancelled</td>' in page
+    assert 'id="command-cancel"' not in page
+
+
+def test_a_refused_command_shows_the_apis_problem_and_changes_nothing(
+    operator: Client, customer: Any
+) -> None:
+    order = create_order(customer)
+    stale = operator.post(f"/console/orders/{order.id}/cancel/", {"version": "7"})
+    assert stale.status_code == 302
+    page = operator.get(f"/console/orders/{order.id}/").content.decode()
+    assert "409 concurrency_conflict" in page
+    assert Order.objects.get(id=order.id).state == "PENDING"
+    operator.post(f"/console/orders/{order.id}/cancel/", {"version": "1"})
+    refused = operator.post(f"/console/orders/{order.id}/ship/", {"version": "2"})
+    assert refused.status_code == 302
+    page = operator.get(f"/console/orders/{order.id}/").content.decode()
+    assert "409 invalid_state_transition" in page
+    assert "current state CANCELLED" in page
+
+
+def test_forms_need_the_csrf_token(staff: Any, customer: Any) -> None:
+    order = create_order(customer)
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(staff)
+    assert strict.post(f"/console/orders/{order.id}/cancel/", {"version": "1"}).status_code == 403
+    assert Order.objects.get(id=order.id).state == "PENDING"
+
+
+def test_retrying_a_dead_letter_shows_its_outcome(operator: Client, customer: Any) -> None:
+    order = create_order(customer)
+    dead = dead_letter(order)
+    page = operator.get("/console/failures/", {"handler": "payments.request_payment"})
+    assert f'data-parked="{dead.id}"' in page.content.decode()
+    response = operator.post(
+        "/console/failures/retry/",
+        {"parked": [str(dead.id)], "next": "/console/failures/"},
+        follow=True,
+    )
+    assert f"Dead letter {dead.id}: succeeded." in response.content.decode()
+    dead.refresh_from_db()
+    assert dead.status == ParkedStatus.RESOLVED
+    assert StoredEvent.objects.filter(event_type="PaymentRequested").count() == 1
