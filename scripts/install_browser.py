@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.services import ensure_browser  # noqa: E402
+from scripts.services import ensure_browser
 
 if __name__ == "__main__":
     problem = ensure_browser()

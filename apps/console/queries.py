@@ -14,8 +14,10 @@ from django.db.models.functions import TruncMinute
 
 from apps.events.models import ParkedEvent, ParkedStatus
 from apps.orders.models import OrderSummary
-from apps.orders.queries import order_timeline
+from apps.orders.queries import order_timeline, orders_waiting
 from apps.orders.statistics import order_statistics
+from apps.recovery.models import StuckOrder
+from apps.recovery.services import AWAITING_PROVIDER, BANK_TRANSFER, RULES
 from apps.webhooks.models import WebhookLog, WebhookOutcome
 from shared import clock
 
@@ -164,3 +166,33 @@ def timeline(order_id: uuid.UUID) -> list[dict[str, Any]]:
         for log in WebhookLog.objects.filter(order_id=order_id).order_by("received_at", "id")
     ]
     return sorted(entries, key=lambda entry: entry["at"])
+
+
+def stuck_orders(now: datetime | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Orders waiting in PENDING (payment submitted), PAID or PROCESSING past their deadline
+    (``OMS_STUCK_*``), read now, with what recovery tried for each (one query per rule and one
+    for the recovery rows)."""
+    moment = now or clock.now()
+    waiting = []
+    for rule in RULES:
+        for order in orders_waiting(
+            rule.state,
+            entered_before=moment - rule.deadline(),
+            payment_statuses=AWAITING_PROVIDER if rule.state == "PENDING" else None,
+            excluding_payment_methods=(BANK_TRANSFER,),
+            limit=limit,
+        ):
+            waiting.append((order, rule))
+    tried = StuckOrder.objects.in_bulk([order.order_id for order, _ in waiting])
+    return [
+        {
+            "order_id": order.order_id,
+            "state": order.state,
+            "reason": rule.reason.label,
+            "since": order.since,
+            "waiting_minutes": int((moment - order.since).total_seconds() // 60),
+            "attempts": tried[order.order_id].attempts if order.order_id in tried else 0,
+            "last_outcome": tried[order.order_id].last_outcome if order.order_id in tried else "",
+        }
+        for order, rule in sorted(waiting, key=lambda pair: pair[0].since)
+    ][:limit]

@@ -25,7 +25,6 @@ from apps.orders.api.v1.serializers import order_payload
 from apps.orders.commands import Actor, CancelOrder, StartProcessing
 from apps.orders.queries import get_order_for
 from apps.orders.services import OrderService
-from apps.recovery.models import StuckOrder
 from apps.shipping.commands import RecordDelivered, ShipOrder
 from apps.shipping.services import ShippingService
 from apps.webhooks.models import Provider, WebhookOutcome
@@ -90,8 +89,7 @@ def retry(request: HttpRequest) -> HttpResponse:
 
 @staff_page
 def stuck(request: HttpRequest) -> HttpResponse:
-    rows = StuckOrder.objects.filter(resolved_at__isnull=True).order_by("since", "order_id")[:200]
-    return _page(request, "stuck", {"rows": rows})
+    return _page(request, "stuck", {"rows": queries.stuck_orders()})
 
 
 @staff_page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -52,7 +53,7 @@ def dead_letter(order: Order, subscription: str = "payments.request_payment") ->
 def webhook_received(order: Order, outcome: str = WebhookOutcome.PROCESSED) -> WebhookLog:
     return WebhookLog.objects.create(
         provider="payment",
-        webhook_id=f"msg_{order.id.hex}_{outcome}",
+        webhook_id=f"msg_{uuid.uuid4().hex}",
         message_type="payment.succeeded",
         headers={},
         body="{}",

@@ -56,8 +56,9 @@ def funnel_count(browser: Any, state: str) -> int:
 
 
 def test_staff_see_the_flow_retry_a_dead_letter_and_cancel_an_order(
-    browser: Any, live_server: Any, staff: Any, customer: Any, staff_client: Any
+    browser: Any, live_server: Any, staff: Any, customer: Any, staff_client: Any, settings: Any
 ) -> None:
+    settings.OMS_STUCK_PICKUP_HOURS = 0.0  # every order in PROCESSING is overdue at once
     orders = orders_in_every_state(customer, rounds=2)
     for order in orders[:3]:
         webhook_received(order)
@@ -97,7 +98,10 @@ def test_staff_see_the_flow_retry_a_dead_letter_and_cancel_an_order(
     screenshot(browser, "webhooks")
 
     browser.get(f"{live_server.url}/console/stuck-orders/")
-    wait(browser).until(until.presence_of_element_located((By.ID, "stuck")))
+    stuck = wait(browser).until(until.presence_of_element_located((By.ID, "stuck")))
+    processing = Order.objects.filter(state="PROCESSING").count()
+    assert processing > 0
+    assert len(stuck.find_elements(By.CSS_SELECTOR, "tr[data-order]")) == processing
     screenshot(browser, "stuck-orders")
 
     browser.get(f"{live_server.url}/console/orders/{pending.id}/")

@@ -170,3 +170,18 @@ def test_retrying_a_dead_letter_shows_its_outcome(operator: Client, customer: An
     dead.refresh_from_db()
     assert dead.status == ParkedStatus.RESOLVED
     assert StoredEvent.objects.filter(event_type="PaymentRequested").count() == 1
+
+
+def test_stuck_orders_are_listed_past_their_deadline_with_what_recovery_tried(
+    operator: Client, customer: Any, settings: Any
+) -> None:
+    from apps.orders.state_machine import OrderState
+    from apps.orders.tests.factories import move_to
+
+    settings.OMS_STUCK_PAID_MINUTES = 0.0  # every PAID order is past its deadline at once
+    paid = move_to(create_order(customer), OrderState.PAID)  # its shipment never requested
+    fresh = create_order(customer)  # PENDING without a submitted payment: not stuck
+    page = operator.get("/console/stuck-orders/").content.decode()
+    assert f'data-order="{paid.id}"' in page
+    assert f'data-order="{fresh.id}"' not in page
+    assert "PAID without a shipment requested" in page
