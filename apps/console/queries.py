@@ -14,10 +14,10 @@ from django.db.models.functions import TruncMinute
 
 from apps.events.models import ParkedEvent, ParkedStatus
 from apps.orders.models import OrderSummary
-from apps.orders.queries import order_timeline, orders_waiting
+from apps.orders.queries import order_timeline
 from apps.orders.statistics import order_statistics
 from apps.recovery.models import StuckOrder
-from apps.recovery.services import AWAITING_PROVIDER, BANK_TRANSFER, RULES
+from apps.recovery.services import waiting_orders
 from apps.webhooks.models import WebhookLog, WebhookOutcome
 from shared import clock
 
@@ -169,20 +169,10 @@ def timeline(order_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 def stuck_orders(now: datetime | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Orders waiting in PENDING (payment submitted), PAID or PROCESSING past their deadline
-    (``OMS_STUCK_*``), read now, with what recovery tried for each (one query per rule and one
-    for the recovery rows)."""
+    """Orders waiting past their deadline (``OMS_STUCK_*``), read now, with what recovery tried
+    for each (one query per rule and one for the recovery rows)."""
     moment = now or clock.now()
-    waiting = []
-    for rule in RULES:
-        for order in orders_waiting(
-            rule.state,
-            entered_before=moment - rule.deadline(),
-            payment_statuses=AWAITING_PROVIDER if rule.state == "PENDING" else None,
-            excluding_payment_methods=(BANK_TRANSFER,),
-            limit=limit,
-        ):
-            waiting.append((order, rule))
+    waiting = waiting_orders(moment, limit)
     tried = StuckOrder.objects.in_bulk([order.order_id for order, _ in waiting])
     return [
         {

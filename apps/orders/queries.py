@@ -77,6 +77,8 @@ _ENTERED: dict[str, str] = {
     OrderState.PAID: "paid_at",
     OrderState.PROCESSING: "processing_at",
     OrderState.SHIPPED: "shipped_at",
+    OrderState.CANCELLED: "cancelled_at",
+    OrderState.FAILED: "failed_at",
 }
 
 

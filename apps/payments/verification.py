@@ -71,14 +71,19 @@ def check_money(
         aggregate_type=PAYMENT_AGGREGATE, aggregate_id__in=[p.id for p in payments.values()]
     ).order_by("aggregate_id", "version"):
         events[stored.aggregate_id].append(stored)
-    succeeded = {
-        row["payment_id"]: (row["total"], row["count"])
-        for row in Refund.objects.filter(
-            payment_id__in=[p.id for p in payments.values()], status=RefundStatus.SUCCEEDED
-        )
-        .values("payment_id")
+    succeeded: dict[uuid.UUID, tuple[Decimal, int]] = {}
+    requested: dict[uuid.UUID, Decimal] = {}
+    for row in (
+        Refund.objects.filter(payment_id__in=[p.id for p in payments.values()])
+        .exclude(status=RefundStatus.FAILED)
+        .values("payment_id", "status")
         .annotate(total=Sum("amount"), count=Count("id"))
-    }
+        .order_by()
+    ):
+        if row["status"] == RefundStatus.SUCCEEDED:
+            succeeded[row["payment_id"]] = (row["total"], row["count"])
+        else:
+            requested[row["payment_id"]] = row["total"]
     for order_id in ids:
         payment = payments.get(order_id)
         summary = summaries.get(order_id)
@@ -88,6 +93,14 @@ def check_money(
             continue
         money = fold_money(events.get(payment.id, []))
         yield from _compare(order_id, payment, money, orders.get(order_id), summary, succeeded)
+        waiting = requested.get(payment.id, Decimal(0))
+        if waiting != money.pending:
+            yield Mismatch(
+                order_id,
+                "payment",
+                f"refunds waiting for the provider add up to {waiting!r}, events say "
+                f"{money.pending!r}",
+            )
 
 
 def _compare(

@@ -10,6 +10,7 @@ class StuckReason(models.TextChoices):
     PAYMENT_UNANSWERED = "payment_unanswered", "PENDING with a submitted payment, no answer"
     NOT_SHIPPED = "not_shipped", "PAID without a shipment requested"
     NOT_PICKED_UP = "not_picked_up", "PROCESSING, the carrier has not collected the parcel"
+    MONEY_NOT_RETURNED = "money_not_returned", "CANCELLED or FAILED, money not all given back"
 
 
 class StuckOrder(models.Model):

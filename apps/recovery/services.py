@@ -1,18 +1,21 @@
 """Stuck orders: noticed past a deadline per state, and moved on by asking again.
 
-=====================  ============================================  ==============================
-stuck in               past (setting)                                recovery
-=====================  ============================================  ==============================
-PENDING, payment       ``OMS_STUCK_PAYMENT_MINUTES`` since creation  ask the provider again
-submitted/authorized   (bank transfers excluded: they expire)
-PAID                   ``OMS_STUCK_PAID_MINUTES`` since payment      request the shipment again
-PROCESSING             ``OMS_STUCK_PICKUP_HOURS`` since processing   ask the carrier
-=====================  ============================================  ==============================
+======================  ============================================  ==============================
+stuck in                past (setting)                                recovery
+======================  ============================================  ==============================
+PENDING, payment        ``OMS_STUCK_PAYMENT_MINUTES`` since creation  ask the provider again
+submitted/authorized    (bank transfers excluded: they expire)
+PAID                    ``OMS_STUCK_PAID_MINUTES`` since payment      request the shipment again
+PROCESSING              ``OMS_STUCK_PICKUP_HOURS`` since processing   ask the carrier
+CANCELLED or FAILED,    ``OMS_STUCK_REFUND_MINUTES`` since then       ask for the rest back again
+money not given back
+======================  ============================================  ==============================
 
 Every recovery is a service call that is safe to repeat (the shipment is requested once per
 order whatever asks; the provider's and carrier's answers go through the calls their webhooks
-make), and each stuck order gets at most ``OMS_STUCK_MAX_ATTEMPTS`` of them. What stays stuck
-is listed for staff (``GET /api/v1/stuck-orders/``).
+make; a refund asks only for what is neither refunded nor being refunded), and each stuck order
+gets at most ``OMS_STUCK_MAX_ATTEMPTS`` of them. What stays stuck is listed for staff
+(``GET /api/v1/stuck-orders/``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from django.conf import settings
 
 from apps.orders import queries as orders
 from apps.orders.commands import Actor
+from apps.payments import queries as payments
+from apps.payments.commands import RefundPayment
 from apps.payments.services import PaymentService
 from apps.recovery.models import StuckOrder, StuckReason
 from apps.shipping.commands import CreateShipment
@@ -40,12 +45,25 @@ BANK_TRANSFER = "bank_transfer"
 AWAITING_PROVIDER = ("submitted", "authorized")
 
 
+def _moved_on(stuck: StuckOrder, state: str | None) -> bool:
+    return state != stuck.state
+
+
+def _money_back(stuck: StuckOrder, state: str | None) -> bool:
+    return not payments.money_left_to_give_back(stuck.order_id)
+
+
 @dataclass(frozen=True)
 class Rule:
     reason: StuckReason
     state: str
     deadline: Callable[[], timedelta]
     recover: Callable[[uuid.UUID], str]
+    # Which orders in ``state`` the rule watches (by their payment).
+    payment_statuses: tuple[str, ...] | None = None
+    excluding_payment_methods: tuple[str, ...] = ()
+    # Whether a stuck order is no longer stuck, given its current state.
+    resolved: Callable[[StuckOrder, str | None], bool] = _moved_on
 
 
 def _ask_provider(order_id: uuid.UUID) -> str:
@@ -68,12 +86,27 @@ def _ask_carrier(order_id: uuid.UUID) -> str:
     return f"the carrier says: {ShippingService().ask_carrier(order_id)}"
 
 
+def _ask_money_back(order_id: uuid.UUID) -> str:
+    """A cancelled (or failed) order whose money did not all come back: a refund the provider
+    refused, say. What is neither refunded nor being refunded is asked for again."""
+    PaymentService().refund(
+        RefundPayment(
+            order_id=order_id, actor=Actor.system(), reason="asked again: money not given back"
+        )
+    )
+    if payments.money_left_to_give_back(order_id):
+        return "the rest could not be asked back"
+    return "the rest asked back"
+
+
 RULES = (
     Rule(
         StuckReason.PAYMENT_UNANSWERED,
         "PENDING",
         lambda: timedelta(minutes=settings.OMS_STUCK_PAYMENT_MINUTES),
         _ask_provider,
+        payment_statuses=AWAITING_PROVIDER,
+        excluding_payment_methods=(BANK_TRANSFER,),
     ),
     Rule(
         StuckReason.NOT_SHIPPED,
@@ -87,8 +120,42 @@ RULES = (
         lambda: timedelta(hours=settings.OMS_STUCK_PICKUP_HOURS),
         _ask_carrier,
     ),
+    *(
+        Rule(
+            StuckReason.MONEY_NOT_RETURNED,
+            ended,
+            lambda: timedelta(minutes=settings.OMS_STUCK_REFUND_MINUTES),
+            _ask_money_back,
+            payment_statuses=("succeeded",),
+            resolved=_money_back,
+        )
+        for ended in ("CANCELLED", "FAILED")
+    ),
 )
-RULE_OF = {rule.reason: rule for rule in RULES}
+
+
+def rule_of(stuck: StuckOrder) -> Rule:
+    return next(rule for rule in RULES if rule.reason == stuck.reason and rule.state == stuck.state)
+
+
+def waiting_orders(moment: datetime, limit: int = 500) -> list[tuple[orders.WaitingOrder, Rule]]:
+    """Orders past their rule's deadline now, oldest first within each rule."""
+    found: list[tuple[orders.WaitingOrder, Rule]] = []
+    for rule in RULES:
+        waiting = orders.orders_waiting(
+            rule.state,
+            entered_before=moment - rule.deadline(),
+            payment_statuses=rule.payment_statuses,
+            excluding_payment_methods=rule.excluding_payment_methods,
+            limit=limit,
+        )
+        if rule.resolved is _money_back:
+            # The payment says "succeeded" while refunds are under way: only those with money
+            # neither refunded nor being refunded are stuck.
+            left = payments.orders_with_money_left([w.order_id for w in waiting])
+            waiting = [w for w in waiting if w.order_id in left]
+        found.extend((order, rule) for order in waiting)
+    return found
 
 
 @dataclass
@@ -104,15 +171,8 @@ def resolve_stuck_orders(*, now: datetime | None = None, limit: int = 500) -> Re
     moment = now or clock.now()
     report = RecoveryReport()
     _close_what_moved_on(moment, report)
-    for rule in RULES:
-        for waiting in orders.orders_waiting(
-            rule.state,
-            entered_before=moment - rule.deadline(),
-            payment_statuses=AWAITING_PROVIDER if rule.state == "PENDING" else None,
-            excluding_payment_methods=(BANK_TRANSFER,),
-            limit=limit,
-        ):
-            report.noticed += _notice(waiting, rule, moment)
+    for waiting, rule in waiting_orders(moment, limit):
+        report.noticed += _notice(waiting, rule, moment)
     for stuck in StuckOrder.objects.filter(
         resolved_at__isnull=True, attempts__lt=settings.OMS_STUCK_MAX_ATTEMPTS
     )[:limit]:
@@ -124,7 +184,9 @@ def resolve_stuck_orders(*, now: datetime | None = None, limit: int = 500) -> Re
 def _close_what_moved_on(moment: datetime, report: RecoveryReport) -> None:
     open_rows = list(StuckOrder.objects.filter(resolved_at__isnull=True))
     states = orders.states_of(row.order_id for row in open_rows)
-    moved = [row.order_id for row in open_rows if states.get(row.order_id) != row.state]
+    moved = [
+        row.order_id for row in open_rows if rule_of(row).resolved(row, states.get(row.order_id))
+    ]
     if moved:
         StuckOrder.objects.filter(order_id__in=moved).update(resolved_at=moment)
         report.resolved.extend(moved)
@@ -133,7 +195,14 @@ def _close_what_moved_on(moment: datetime, report: RecoveryReport) -> None:
 def _notice(waiting: orders.WaitingOrder, rule: Rule, moment: datetime) -> int:
     existing = StuckOrder.objects.filter(order_id=waiting.order_id).first()
     if existing is not None and existing.state == waiting.state:
-        return 0  # already known in this state (resolved rows of this state cannot recur)
+        if existing.resolved_at is None:
+            return 0  # already known
+        # Stuck again in the same state (a refund asked again was refused again): open, with
+        # the attempts already spent, so that the tries stay bounded.
+        existing.resolved_at = None
+        existing.noticed_at = moment
+        existing.save(update_fields=["resolved_at", "noticed_at"])
+        return 1
     StuckOrder.objects.update_or_create(
         order_id=waiting.order_id,
         defaults={
@@ -151,16 +220,21 @@ def _notice(waiting: orders.WaitingOrder, rule: Rule, moment: datetime) -> int:
 
 
 def _attempt(stuck: StuckOrder, moment: datetime, report: RecoveryReport) -> None:
-    rule = RULE_OF[StuckReason(stuck.reason)]
+    rule = rule_of(stuck)
     try:
         outcome = rule.recover(stuck.order_id)
     except DomainError as exc:
         outcome = f"refused: {exc.detail}"
+    except Exception as exc:
+        # A provider or carrier that cannot be reached: counted as a try, and the next order
+        # is tried all the same.
+        logger.exception("recovery of order %s failed", stuck.order_id)
+        outcome = f"failed: {type(exc).__name__}: {exc}"
     report.attempted += 1
     stuck.attempts += 1
     stuck.last_attempt_at = moment
     stuck.last_outcome = outcome[:2000]
-    if orders.states_of([stuck.order_id]).get(stuck.order_id) != stuck.state:
+    if rule.resolved(stuck, orders.states_of([stuck.order_id]).get(stuck.order_id)):
         stuck.resolved_at = moment
         report.resolved.append(stuck.order_id)
     stuck.save()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import WebDriverWait
@@ -31,7 +32,13 @@ def browser() -> Iterator[Any]:
 
 
 def wait(browser: Any) -> WebDriverWait:
-    return WebDriverWait(browser, WAIT_SECONDS)
+    # The live part is replaced every few seconds: an element found just before may be gone,
+    # so each condition looks again until it holds.
+    return WebDriverWait(
+        browser,
+        WAIT_SECONDS,
+        ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+    )
 
 
 def log_in(browser: Any, live_server: Any, username: str, next_page: str = "/console/") -> None:
@@ -68,8 +75,7 @@ def test_staff_see_the_flow_retry_a_dead_letter_and_cancel_an_order(
     log_in(browser, live_server, staff.username)
     wait(browser).until(until.presence_of_element_located((By.ID, "funnel")))
     stats = staff_client.get("/api/v1/orders/stats/").json()["orders_per_state"]
-    for state, count in stats.items():
-        assert funnel_count(browser, state) == count, state
+    wait(browser).until(lambda _: {state: funnel_count(browser, state) for state in stats} == stats)
     screenshot(browser, "flow")
 
     # The page follows the flow by itself: a new order shows up without a reload.
@@ -83,12 +89,18 @@ def test_staff_see_the_flow_retry_a_dead_letter_and_cancel_an_order(
     screenshot(browser, "subscriptions")
 
     browser.get(f"{live_server.url}/console/failures/")
-    row = wait(browser).until(
-        until.presence_of_element_located((By.CSS_SELECTOR, f'tr[data-parked="{dead.id}"]'))
+    dead_row = f'tr[data-parked="{dead.id}"]'
+    wait(browser).until(
+        lambda _: "payments.request_payment" in browser.find_element(By.CSS_SELECTOR, dead_row).text
     )
-    assert "payments.request_payment" in row.text
     screenshot(browser, "dead-letters")
-    row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
+
+    def tick() -> bool:
+        box = browser.find_element(By.CSS_SELECTOR, f"{dead_row} input[type=checkbox]")
+        box.click()  # once ticked, the live part stops refreshing while it is in use
+        return bool(box.is_selected())
+
+    wait(browser).until(lambda _: tick())
     browser.find_element(By.ID, "retry").click()
     outcome = wait(browser).until(until.presence_of_element_located((By.ID, "messages")))
     assert f"Dead letter {dead.id}: succeeded." in outcome.text
@@ -105,17 +117,24 @@ def test_staff_see_the_flow_retry_a_dead_letter_and_cancel_an_order(
     screenshot(browser, "stuck-orders")
 
     browser.get(f"{live_server.url}/console/orders/{pending.id}/")
-    timeline = wait(browser).until(until.presence_of_element_located((By.ID, "timeline")))
-    before = len(timeline.find_elements(By.CSS_SELECTOR, "tr.event"))
+    wait(browser).until(until.presence_of_element_located((By.ID, "timeline")))
+    before = wait(browser).until(
+        lambda _: len(browser.find_elements(By.CSS_SELECTOR, "#timeline tr.event"))
+    )
     screenshot(browser, "order")
     browser.find_element(By.NAME, "reason").send_keys("the customer called")
     browser.find_element(By.ID, "command-cancel").click()
     wait(browser).until(until.text_to_be_present_in_element((By.ID, "state"), "CANCELLED"))
-    events = [
-        cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#timeline tr.event td.what")
-    ]
-    assert len(events) > before
-    assert "OrderCancelled" in events
+
+    def events() -> list[str]:
+        cells = browser.find_elements(By.CSS_SELECTOR, "#timeline tr.event td.what")
+        return [cell.text for cell in cells]
+
+    def grown() -> bool:
+        found = events()
+        return "OrderCancelled" in found and len(found) > before
+
+    wait(browser).until(lambda _: grown())
     assert Order.objects.get(id=pending.id).state == "CANCELLED"
 
 

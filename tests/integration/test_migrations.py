@@ -193,6 +193,7 @@ def test_orders_before_shipping_was_charged_keep_their_total_and_refunds_join_th
         order_id=order.id,
         customer_id=customer.pk,
         state="CANCELLED",
+        payment_status="refunded",
         currency="EUR",
         total="26.99",
         item_count=1,
@@ -231,7 +232,11 @@ def test_orders_before_shipping_was_charged_keep_their_total_and_refunds_join_th
             Decimal("26.99"),
         )
         summary = new_apps.get_model("orders", "OrderSummary").objects.get(order_id=order.id)
-        assert (summary.subtotal, summary.shipping_total) == (Decimal("26.99"), 0)
+        assert (summary.subtotal, summary.shipping_total, summary.refunded_total) == (
+            Decimal("26.99"),
+            0,
+            Decimal("26.99"),
+        )
         paid = new_apps.get_model("payments", "Payment").objects.get(id=payment.id)
         assert (paid.amount_refunded, paid.amount_refund_pending) == (Decimal("26.99"), 0)
         refund = new_apps.get_model("payments", "Refund").objects.get(payment_id=payment.id)

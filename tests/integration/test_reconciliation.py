@@ -18,6 +18,7 @@ from apps.orders.tests.factories import create_order
 from apps.payments.commands import RequestRefund, SubmitPayment
 from apps.payments.models import Payment, Refund
 from apps.payments.services import PaymentService
+from apps.webhooks.ledger import LedgerPaymentProvider
 from apps.webhooks.models import LedgerRefund, SimulatedWebhook
 from shared import clock
 
@@ -175,3 +176,51 @@ def test_verify_event_store_checks_each_orders_money(customer: Any) -> None:
     assert "amount_refund_pending is Decimal('0.0000'), events say Decimal('3.00')" in (
         out.getvalue()
     )
+
+
+def test_a_provider_that_contradicts_a_settled_refund_is_reported_not_applied(
+    customer: Any,
+) -> None:
+    order = submitted(customer)
+    lose_every_webhook()
+    reconcile()
+    refund = payments.request_refund(
+        RequestRefund(order_id=order.id, amount=Decimal("4.90"), actor=Actor.system())
+    )
+    lose_every_webhook()
+    reconcile()  # the refund's success
+    LedgerRefund.objects.filter(reference=refund.provider_reference).update(outcome="failed")
+    report = reconcile()
+    [refused] = [c for c in report["payments"]["corrections"] if not c["applied"]]
+    assert (refused["action"], refused["detail"]) == (
+        "refund failed",
+        f"{refund.provider_reference}: recorded as succeeded",
+    )
+    assert Payment.objects.get(order_id=order.id).amount_refunded == Decimal("4.90")
+
+
+class UnreachableForOneOrder(LedgerPaymentProvider):
+    """The provider's API times out for one payment's reference."""
+
+    unreachable: str = ""
+
+    def fetch_payment(self, *, reference: str) -> Any:
+        if reference == self.unreachable:
+            raise TimeoutError("the provider did not answer in time")
+        return super().fetch_payment(reference=reference)
+
+
+def test_a_provider_that_cannot_be_asked_about_one_payment_does_not_stop_the_others(
+    customer: Any, settings: Any
+) -> None:
+    first, second = submitted(customer), submitted(customer)
+    lose_every_webhook()
+    reference = Payment.objects.get(order_id=first.id).provider_reference
+    assert reference
+    UnreachableForOneOrder.unreachable = reference
+    settings.OMS_PAYMENT_PROVIDER = f"{__name__}.UnreachableForOneOrder"
+    report = reconcile()
+    assert applied(report) == [(str(second.id), "payment succeeded")]
+    [refused] = [c for c in report["payments"]["corrections"] if not c["applied"]]
+    assert (refused["order_id"], refused["action"]) == (str(first.id), "ask the provider")
+    assert "did not answer" in refused["detail"]

@@ -14,7 +14,12 @@ from apps.events.models import StoredEvent
 from apps.orders.commands import Actor
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import apply, create_order
-from apps.payments.commands import RecordPaymentResult, RecordRefundResult, SubmitPayment
+from apps.payments.commands import (
+    RecordPaymentResult,
+    RecordRefundResult,
+    RequestRefund,
+    SubmitPayment,
+)
 from apps.payments.models import Payment, Refund
 from apps.payments.provider import RefundOutcome
 from apps.payments.tests.helpers import (
@@ -371,3 +376,27 @@ def test_idempotency_key_makes_a_repeated_refund_one_refund(
     assert (first.status_code, second.status_code) == (201, 201)
     assert first.json() == second.json()
     assert Refund.objects.count() == 1
+
+
+def test_a_refund_asked_again_after_a_rollback_is_the_same_refund_to_the_provider(
+    customer: Any, provider: type[RecordingProvider]
+) -> None:
+    from django.db import transaction
+
+    order, _ = captured_order(customer)
+    command = RequestRefund(order_id=order.id, amount=Decimal("5.00"), actor=SYSTEM)
+    def refund_then_die() -> None:
+        with transaction.atomic():
+            payments.request_refund(command)
+            raise RuntimeError("the worker died before its transaction committed")
+
+    with pytest.raises(RuntimeError):
+        refund_then_die()
+    assert not Refund.objects.exists()
+    refund = payments.request_refund(command)
+    # The provider was asked twice with one key: it pays out once.
+    assert provider.called("refund") == [f"refund:{refund.id}", f"refund:{refund.id}"]
+    assert Refund.objects.count() == 1
+    # A second refund, once the first is written, is a refund of its own.
+    second = payments.request_refund(command)
+    assert second.id != refund.id

@@ -9,10 +9,15 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.events.models import StoredEvent
-from apps.orders.commands import Actor
+from apps.orders.commands import Actor, CancelOrder
 from apps.orders.models import Order
+from apps.orders.services import OrderService
 from apps.orders.tests.factories import create_order
-from apps.payments.commands import RecordPaymentResult, SubmitPayment
+from apps.payments.commands import (
+    RecordPaymentResult,
+    ReleaseCancelledOrderPayment,
+    SubmitPayment,
+)
 from apps.payments.services import PaymentService
 from apps.recovery.models import StuckOrder
 from apps.recovery.services import resolve_stuck_orders
@@ -140,3 +145,44 @@ def test_a_parcel_whose_carrier_reports_were_lost_is_found_delivered(customer: A
     )
     assert types[-2:] == ["OrderShipped", "OrderDelivered"]
     assert StuckOrder.objects.get(order_id=order.id).last_outcome == "the carrier says: delivered"
+
+
+@pytest.mark.django_db
+def test_a_bank_transfer_paid_but_not_shipped_is_noticed_too(customer: Any) -> None:
+    order = create_order(customer, payment_method="bank_transfer")
+    pay(order)
+    report = resolve_stuck_orders(now=later(minutes=16))
+    assert order.id in report.resolved
+    assert state(order) == "PROCESSING"
+
+
+@pytest.mark.django_db
+def test_money_a_provider_refused_to_give_back_is_asked_for_again(
+    customer: Any, settings: Any
+) -> None:
+    from apps.payments.models import Payment
+    from apps.payments.provider import RefundOutcome
+    from apps.payments.tests.providers import RECORDING_PROVIDER, RecordingProvider
+
+    settings.OMS_PAYMENT_PROVIDER = RECORDING_PROVIDER
+    RecordingProvider.reset()
+    order = create_order(customer)
+    pay(order)
+    OrderService().cancel_order(CancelOrder(actor=SYSTEM, order_id=order.id))
+    RecordingProvider.refund_answer = RefundOutcome.FAILED  # the provider refuses the refund
+    payments.release_for_cancelled_order(
+        ReleaseCancelledOrderPayment(order_id=order.id, actor=SYSTEM)
+    )
+    assert Payment.objects.get(order_id=order.id).status == "succeeded"
+    assert resolve_stuck_orders(now=later(minutes=30)).noticed == 0  # not past the deadline
+
+    RecordingProvider.refund_answer = None  # it accepts the second request
+    report = resolve_stuck_orders(now=later(minutes=61))
+    assert report.resolved == [order.id]
+    payment = Payment.objects.get(order_id=order.id)
+    assert (payment.status, payment.amount_refunded) == ("refunded", payment.amount)
+    assert StuckOrder.objects.get(order_id=order.id).last_outcome == "the rest asked back"
+    assert len(RecordingProvider.called("refund")) == 2
+    resolve_stuck_orders(now=later(minutes=90))
+    assert len(RecordingProvider.called("refund")) == 2
+    RecordingProvider.reset()

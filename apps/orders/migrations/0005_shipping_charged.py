@@ -13,6 +13,10 @@ from django.db.models import F, Q
 def lines_were_the_total(apps, schema_editor):
     for name in ("Order", "OrderSummary"):
         apps.get_model("orders", name).objects.update(subtotal=F("total"))
+    # A refund written before was one, of the whole payment: the order's total.
+    apps.get_model("orders", "OrderSummary").objects.filter(payment_status="refunded").update(
+        refunded_total=F("total")
+    )
 
 
 class Migration(migrations.Migration):

@@ -45,6 +45,14 @@ from shared.ids import new_id
 from shared.money import Money, format_amount, in_currency_places
 
 EXPIRED_REASON = "expired"
+_REFUND_IDS = uuid.UUID("8b3f0a52-6c1e-4d7a-9f25-3e4c1b7d9a60")
+
+
+def refund_id_for(payment: Payment, amount: Money) -> uuid.UUID:
+    """The id of a refund of ``amount`` asked of ``payment`` as it is now: the same for the
+    same request made again after a rollback (nothing it wrote stayed, so the version is the
+    same), another for any refund asked after one was written (which moved the version)."""
+    return uuid.uuid5(_REFUND_IDS, f"{payment.id}:{payment.version}:{amount.amount}")
 
 
 class PaymentServiceBase:
@@ -210,7 +218,7 @@ class PaymentServiceBase:
                 currency=payment.currency,
             )
         refund = Refund(
-            id=new_id(),
+            id=refund_id_for(payment, amount),
             payment=payment,
             order_id=payment.order_id,
             amount=amount.amount,
@@ -220,8 +228,10 @@ class PaymentServiceBase:
             reason=reason,
             created_at=clock.now(),
         )
-        # Asked before anything is written: a provider that fails leaves nothing behind, and the
-        # refund's own key makes a repeated request (after a rollback) the same refund.
+        # Asked before anything is written: a provider that fails leaves nothing behind. The
+        # refund's id, and so the provider's key, is derived from the payment's version and the
+        # amount: a request repeated after a rollback (a redelivered handler, a retried request)
+        # is the same refund to the provider, never a second payout.
         submission = strategy_for(payment.method).refund(
             payment, amount=amount, refund_id=refund.id
         )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from apps.orders.commands import Actor
 from apps.payments.commands import AuthorizePayment, RecordPaymentResult, RecordRefundResult
@@ -83,20 +83,28 @@ class Reconciliation(Checkout, MoneyBack):
         window = (
             since if since is not None else timedelta(hours=settings.OMS_RECONCILE_WINDOW_HOURS)
         )
+        waiting = Q(status__in=[*AWAITING_PROVIDER]) | Q(amount_refund_pending__gt=0)
         candidates = (
             Payment.objects.filter(provider_reference__isnull=False)
-            .filter(
-                Q(status__in=[*AWAITING_PROVIDER])
-                | Q(amount_refund_pending__gt=0)
-                | Q(updated_at__gte=moment - window)
-            )
-            .order_by("updated_at", "id")
-            .values_list("order_id", flat=True)[:limit]
+            .filter(waiting | Q(updated_at__gte=moment - window))
+            # What waits for the provider first, then the most recently changed: a busy window
+            # never keeps an unanswered payment or refund out of a run.
+            .annotate(waits=Case(When(waiting, then=Value(0)), default=Value(1)))
+            .order_by("waits", "-updated_at", "id")
+            .values_list("order_id", "id")[:limit]
         )
         report = ReconciliationReport()
-        for order_id in list(candidates):
+        for order_id, payment_id in list(candidates):
             report.checked += 1
-            report.corrections.extend(self.reconcile_order(order_id))
+            try:
+                report.corrections.extend(self.reconcile_order(order_id))
+            except Exception as exc:
+                # The provider could not be asked (a network error): reported, and the next
+                # payment is tried all the same.
+                logger.exception("reconciliation of order %s failed", order_id)
+                report.corrections.append(
+                    Correction(order_id, payment_id, "ask the provider", f"{exc}", applied=False)
+                )
         return report
 
     def reconcile_order(self, order_id: uuid.UUID) -> list[Correction]:
@@ -180,7 +188,19 @@ class Reconciliation(Checkout, MoneyBack):
             succeeded = refund.outcome == RefundOutcome.SUCCEEDED
             current = ours.get(refund.reference)
             if current is not None and current != RefundStatus.REQUESTED:
-                continue  # already settled (the same way, or the first answer stands)
+                if current != refund.outcome:
+                    # The provider now says the opposite of what it said: no call settles that
+                    # (money may have gone back after all, or not); an operator decides.
+                    corrections.append(
+                        Correction(
+                            payment.order_id,
+                            payment.id,
+                            f"refund {refund.outcome}",
+                            f"{refund.reference}: recorded as {current}",
+                            applied=False,
+                        )
+                    )
+                continue
             if current is None and not succeeded:
                 continue  # a refusal of a refund we never asked for changes nothing
             command = RecordRefundResult(
