@@ -385,6 +385,7 @@ def test_a_refund_asked_again_after_a_rollback_is_the_same_refund_to_the_provide
 
     order, _ = captured_order(customer)
     command = RequestRefund(order_id=order.id, amount=Decimal("5.00"), actor=SYSTEM)
+
     def refund_then_die() -> None:
         with transaction.atomic():
             payments.request_refund(command)
