@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, QuerySet, Value, When
 from django.db.models.functions import TruncMinute
 
 from apps.events.models import ParkedEvent, ParkedStatus
@@ -109,7 +109,8 @@ def failed_deliveries(
         rows = rows.filter(subscription=handler)
     if event_type:
         rows = rows.filter(event__event_type=event_type)
-    return rows.order_by("-status", "position")[:limit]
+    dead_first = Case(When(status=ParkedStatus.DEAD, then=Value(0)), default=Value(1))
+    return rows.order_by(dead_first, "position")[:limit]
 
 
 def failed_filters() -> dict[str, list[str]]:
@@ -127,8 +128,14 @@ def failed_filters() -> dict[str, list[str]]:
 
 
 def webhooks(*, outcome: str = "", provider: str = "", limit: int = 100) -> dict[str, Any]:
-    counts = dict(WebhookLog.objects.values_list("outcome").annotate(number=Count("id")).order_by())
-    rows = WebhookLog.objects.all()
+    """Outcome counts of the last 24 hours, and the latest messages (without their bodies)."""
+    counts = dict(
+        WebhookLog.objects.filter(received_at__gte=clock.now() - timedelta(hours=24))
+        .values_list("outcome")
+        .annotate(number=Count("id"))
+        .order_by()
+    )
+    rows = WebhookLog.objects.defer("body", "headers")
     if outcome:
         rows = rows.filter(outcome=outcome)
     if provider:
@@ -173,7 +180,9 @@ def stuck_orders(now: datetime | None = None, limit: int = 200) -> list[dict[str
     for each (one query per rule and one for the recovery rows)."""
     moment = now or clock.now()
     waiting = waiting_orders(moment, limit)
-    tried = StuckOrder.objects.in_bulk([order.order_id for order, _ in waiting])
+    tried = StuckOrder.objects.filter(resolved_at__isnull=True).in_bulk(
+        [order.order_id for order, _ in waiting]
+    )
     return [
         {
             "order_id": order.order_id,

@@ -8,13 +8,17 @@ details); forms are CSRF-protected.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.console import queries
@@ -32,6 +36,8 @@ from shared import clock
 from shared.exceptions import DomainError
 
 REFRESH_SECONDS = 5
+# Ids and versions as the forms send them: ASCII digits, short enough for a bigint.
+NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 def _page(request: HttpRequest, name: str, context: dict[str, Any]) -> HttpResponse:
@@ -77,14 +83,27 @@ def failures(request: HttpRequest) -> HttpResponse:
 @require_POST
 def retry(request: HttpRequest) -> HttpResponse:
     """Retry the selected dead letters once each (the dead-letter API's service)."""
-    ids = [int(value) for value in request.POST.getlist("parked") if value.isdigit()]
+    ids = [int(value) for value in request.POST.getlist("parked") if NUMBER.fullmatch(value)]
     if not ids:
         messages.warning(request, "Select the dead letters to retry.")
     for parked_id in ids:
         outcome = retry_dead(parked_id)
         level = messages.SUCCESS if outcome == "succeeded" else messages.ERROR
         messages.add_message(request, level, f"Dead letter {parked_id}: {outcome}.")
-    return redirect(request.POST.get("next") or "console:failures")
+    return redirect(_back_to_failures(request))
+
+
+def _back_to_failures(request: HttpRequest) -> str:
+    """The failures page the form was on (its filters kept, never its live part alone), and
+    only on this site."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return reverse("console:failures")
+    parts = urlsplit(target)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "fragment"]
+    return urlunsplit(("", "", parts.path, urlencode(query), ""))
 
 
 @staff_page
@@ -140,7 +159,7 @@ def order(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             "order": representation,
             "commands": commands,
             "timeline": queries.timeline(order_id),
-            "problem": request.session.pop("console_problem", None),
+            "problem": request.session.pop(_problem_key(order_id), None),
         },
     )
 
@@ -150,7 +169,15 @@ def order(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 def command(request: HttpRequest, order_id: uuid.UUID, name: str) -> HttpResponse:
     """Issue ``name`` on the order at the version the page showed (as ``If-Match`` does)."""
     version = request.POST.get("version", "")
-    expected = int(version) if version.isdigit() else None
+    if not NUMBER.fullmatch(version):
+        request.session[_problem_key(order_id)] = {
+            "status": 400,
+            "code": "validation_error",
+            "title": "The command needs the order's version.",
+            "detail": "Reload the page and issue the command again.",
+        }
+        return redirect("console:order", order_id=order_id)
+    expected = int(version)
     actor = Actor(user_id=request.user.pk, is_staff=True)
     reason = request.POST.get("reason", "")[:500]
     try:
@@ -175,13 +202,21 @@ def command(request: HttpRequest, order_id: uuid.UUID, name: str) -> HttpRespons
         else:
             return HttpResponse(status=404)
     except DomainError as exc:
-        request.session["console_problem"] = {
+        request.session[_problem_key(order_id)] = {
             "status": exc.status,
             "code": exc.code,
             "title": exc.title,
             "detail": exc.detail,
-            **{key: str(value) for key, value in exc.extra.items()},
+            **{
+                key: ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+                for key, value in exc.extra.items()
+            },
         }
     else:
         messages.success(request, f"{name.capitalize()}: done.")
     return redirect("console:order", order_id=order_id)
+
+
+def _problem_key(order_id: uuid.UUID) -> str:
+    # Per order: a refusal is shown on its own order's page, whatever other tabs refresh.
+    return f"console_problem:{order_id}"

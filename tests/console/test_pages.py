@@ -185,3 +185,40 @@ def test_stuck_orders_are_listed_past_their_deadline_with_what_recovery_tried(
     assert f'data-order="{paid.id}"' in page
     assert f'data-order="{fresh.id}"' not in page
     assert "PAID without a shipment requested" in page
+
+
+def test_a_retry_goes_back_to_the_page_it_came_from_and_only_on_this_site(
+    operator: Client, customer: Any
+) -> None:
+    dead = dead_letter(create_order(customer))
+    back = operator.post(
+        "/console/failures/retry/",
+        {"parked": [str(dead.id)], "next": "/console/failures/?handler=x&fragment=1"},
+    )
+    assert back["Location"] == "/console/failures/?handler=x"  # the page, not its live part
+    for elsewhere in ("https://elsewhere.example/", "//elsewhere.example/path"):
+        response = operator.post("/console/failures/retry/", {"next": elsewhere})
+        assert response["Location"] == "/console/failures/"
+
+
+def test_odd_numbers_in_forms_are_refused_not_500(operator: Client, customer: Any) -> None:
+    order = create_order(customer)
+    for odd in ("²", "9" * 5000, "", "-1"):
+        retried = operator.post("/console/failures/retry/", {"parked": odd}, follow=True)
+        assert retried.status_code == 200
+        assert "Select the dead letters to retry." in retried.content.decode()
+        commanded = operator.post(f"/console/orders/{order.id}/cancel/", {"version": odd})
+        assert commanded.status_code == 302
+        page = operator.get(f"/console/orders/{order.id}/").content.decode()
+        assert "400 validation_error" in page
+    assert Order.objects.get(id=order.id).state == "PENDING"
+
+
+def test_dead_letters_come_before_parked_events(operator: Client, customer: Any) -> None:
+    first, second = create_order(customer), create_order(customer)
+    parked = dead_letter(first)
+    parked.status = ParkedStatus.PARKED
+    parked.save(update_fields=["status"])
+    dead = dead_letter(second)
+    page = operator.get("/console/failures/").content.decode()
+    assert page.index(f'data-parked="{dead.id}"') < page.index(f'data-parked="{parked.id}"')
