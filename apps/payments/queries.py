@@ -68,19 +68,15 @@ def refunds_of(order_id: uuid.UUID) -> list[dict[str, Any]]:
 
 def money_left_to_give_back(order_id: uuid.UUID) -> bool:
     """Whether the order's payment captured money that is neither refunded nor being refunded."""
-    payment = (
-        Payment.objects.filter(order_id=order_id)
-        .only("status", "amount", "amount_refunded", "amount_refund_pending")
-        .first()
-    )
-    return payment is not None and payment.refundable > 0
+    return order_id in orders_with_money_left([order_id])
 
 
 def orders_with_money_left(order_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Those of ``order_ids`` whose payment captured money that is neither refunded nor being
     refunded (one query)."""
-    # Compared in Python, as Decimals: SQLite would add the columns as floats.
-    rows = Payment.objects.filter(order_id__in=order_ids, status="succeeded").values_list(
-        "order_id", "amount", "amount_refunded", "amount_refund_pending"
+    # Compared in Python (``Payment.refundable``), as Decimals: SQLite would add the columns
+    # as floats.
+    payments = Payment.objects.filter(order_id__in=order_ids, status="succeeded").only(
+        "order_id", "status", "amount", "amount_refunded", "amount_refund_pending"
     )
-    return {order_id for order_id, amount, refunded, pending in rows if amount > refunded + pending}
+    return {payment.order_id for payment in payments if payment.refundable > 0}
