@@ -3,7 +3,6 @@ number of queries that does not grow with the orders or events."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from django.db.models.functions import TruncMinute
 from apps.events.models import ParkedEvent, ParkedStatus
 from apps.orders.models import OrderSummary
 from apps.orders.queries import order_timeline
-from apps.orders.statistics import order_statistics
+from apps.orders.statistics import nearest_rank, order_statistics
 from apps.recovery.models import StuckOrder
 from apps.recovery.services import waiting_orders
 from apps.webhooks.models import WebhookLog, WebhookOutcome
@@ -34,15 +33,12 @@ class Percentiles:
 
 def _percentiles(column: str) -> Percentiles:
     """Nearest-rank p50 and p95 of a duration column of the order summary (indexed)."""
-    measured = OrderSummary.objects.filter(**{f"{column}__isnull": False}).order_by(column)
+    measured = OrderSummary.objects.filter(**{f"{column}__isnull": False})
     count = measured.count()
     if not count:
         return Percentiles(0, None, None)
-    values = []
-    for share in (0.5, 0.95):
-        rank = math.ceil(share * count)
-        values.append(measured.values_list(column, flat=True)[rank - 1] / 1000)
-    return Percentiles(count, round(values[0], 3), round(values[1], 3))
+    p50, p95 = (nearest_rank(measured, column, share, count) / 1000 for share in (0.5, 0.95))
+    return Percentiles(count, round(p50, 3), round(p95, 3))
 
 
 def _per_minute(column: str, since: datetime) -> dict[datetime, int]:

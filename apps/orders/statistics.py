@@ -80,6 +80,13 @@ def _revenue() -> dict[str, Any]:
     }
 
 
+def nearest_rank(measured: QuerySet[OrderSummary], column: str, share: float, count: int) -> Any:
+    """The ``share`` percentile of ``column`` among ``count`` rows, by the nearest-rank
+    definition: the smallest value at or above that share of the values (one indexed query)."""
+    rank = math.ceil(share * count)
+    return measured.order_by(column).values_list(column, flat=True)[rank - 1]
+
+
 def _duration_stats(column: str) -> dict[str, Any]:
     """Count, mean and 95th percentile (nearest rank) of a duration column, in seconds."""
     measured: QuerySet[OrderSummary] = OrderSummary.objects.filter(**{f"{column}__isnull": False})
@@ -87,8 +94,7 @@ def _duration_stats(column: str) -> dict[str, Any]:
     count = summary["count"]
     if not count:
         return {"count": 0, "mean_seconds": None, "p95_seconds": None}
-    rank = math.ceil(0.95 * count)  # nearest-rank definition: the smallest value ≥ 95% of values
-    p95 = measured.order_by(column).values_list(column, flat=True)[rank - 1]
+    p95 = nearest_rank(measured, column, 0.95, count)
     return {
         "count": count,
         "mean_seconds": round(float(summary["mean"]) / 1000, 3),
