@@ -20,8 +20,8 @@ run: install
 	$(PY) manage.py bootstrap_demo
 	$(PY) scripts/run_embedded.py
 
-# Production on this machine (README "Production"): PostgreSQL from DATABASE_URL, migrations,
-# static files, deploy checks, then gunicorn and the subscription runners (Celery worker + beat,
+# Production on this machine (docs/operations.md "Production"): PostgreSQL from DATABASE_URL,
+# migrations, static files, deploy checks, then gunicorn and the subscription runners (Celery worker + beat,
 # or RUN_PROD_ARGS=--runner=worker), all stopped together. Needs SECRET_KEY and DATABASE_URL.
 RUN_PROD_ARGS ?=
 run-prod: install
@@ -54,8 +54,8 @@ bench: $(BENCH_INSTALLED)
 	@sh bench/install_wrk.sh
 	$(PY) -m bench.run
 
-# Fault drills (README "Fault drills"): the production processes under 1,000 simulated orders with
-# crashes, broker loss and dropped connections, then embedded mode; rewrites RELIABILITY.md and
+# Fault drills (docs/operations.md "Fault drills"): the production processes under 1,000 simulated
+# orders with crashes, broker loss and dropped connections, then embedded mode; rewrites RELIABILITY.md and
 # fails when any check fails. Never part of `make test` (a small drill runs in its PostgreSQL pass).
 DRILL_ARGS ?=
 drill: install
@@ -66,8 +66,8 @@ drill: install
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
 
-# The console's screenshots in the README (docs/console/*.png), taken by its browser test in a
-# real Chromium (installed as for `make test` when missing).
+# The console's screenshots (docs/console/*.png, shown in docs/operations.md "Operator console"),
+# taken by its browser test in a real Chromium (installed as for `make test` when missing).
 screenshots: install
 	$(PY) scripts/install_browser.py
 	OMS_CONSOLE_SCREENSHOTS=docs/console DATABASE_URL=sqlite:///:memory: $(PY) -m pytest -q tests/console/test_browser.py -k flow

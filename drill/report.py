@@ -16,10 +16,10 @@ STATUS_LINE = re.compile(r'(?:"[A-Z]+ \S+ HTTP/[\d.]+"|oms\.requests: [A-Z]+ \S+
 
 HEADER = """# Reliability
 
-What `make drill` (`python -m drill`, see the README's "Fault drills") measured: the service's
-production processes under simulated load while faults are injected on a seeded schedule, then
-checked once nothing moves any more. Each section is rewritten by the run of its mode; every
-check must pass, and a change to event delivery must keep them passing.
+What `make drill` (`python -m drill`, see [Fault drills](docs/operations.md#fault-drills))
+measured: the service's production processes under simulated load while faults are injected on a
+seeded schedule, then checked once nothing moves any more. Each section is rewritten by the run of
+its mode; every check must pass, and a change to event delivery must keep them passing.
 """
 
 

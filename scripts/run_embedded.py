@@ -11,23 +11,32 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDRESS = os.environ.get("OMS_ADDRESS", "127.0.0.1:8000")
+# Run as a script (`python scripts/run_embedded.py`), so the project's packages are not on the path.
+sys.path.insert(0, str(ROOT))
+
+from core.serving import embedded_address, embedded_base_url  # noqa: E402
 
 
-def main() -> int:
-    base = f"http://{ADDRESS}"
-    print(
+def banner(base: str) -> str:
+    """What is served where, printed at start-up."""
+    return (
         "\nOMS is starting (embedded mode: SQLite, the embedded worker runs the subscriptions)\n"
         f"  API         {base}/api/v1/orders/\n"
         f"  Swagger UI  {base}/api/docs/\n"
         f"  OpenAPI     {base}/api/schema/\n"
+        f"  Console     {base}/console/ (staff)\n"
         f"  Admin       {base}/admin/\n"
         f"  Health      {base}/healthz  {base}/readyz  {base}/metrics\n"
         f"  Webhooks    {base}/api/v1/webhooks/payment/ and /shipping/ "
         "(the simulated provider and carrier call them)\n"
-        "Stop with Ctrl-C.\n",
-        flush=True,
+        "Another address: OMS_ADDRESS=host:port make run. Stop with Ctrl-C.\n"
     )
+
+
+def main() -> int:
+    address = embedded_address()
+    base = embedded_base_url()
+    print(banner(base), flush=True)
     # SIGTERM (from a supervisor or `kill`) stops both children too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -41,7 +50,7 @@ def main() -> int:
     metrics_dir.mkdir(parents=True)
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     worker = subprocess.Popen([*manage, "worker"], cwd=ROOT, env=env)
-    server = subprocess.Popen([*manage, "runserver", ADDRESS, "--noreload"], cwd=ROOT, env=env)
+    server = subprocess.Popen([*manage, "runserver", address, "--noreload"], cwd=ROOT, env=env)
     try:
         # Stop everything when either child ends: a server without its worker would silently
         # stop reacting to events and sending the simulator's webhooks.

@@ -2,7 +2,8 @@
 
 A projection delivery that had not succeeded before the upgrade is dropped with the rest; its
 event was then not applied, which ``verify_event_store`` reports and ``rebuild_projections``
-repairs (the README's upgrade note says to run both).
+repairs (docs/api.md "Read side: projections, rebuild, verification, statistics" says to run
+both when upgrading).
 """
 
 from django.db import migrations

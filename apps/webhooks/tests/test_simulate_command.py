@@ -154,6 +154,28 @@ def test_simulate_needs_at_least_one_order() -> None:
         call_command("simulate", orders=0)
 
 
+@pytest.mark.parametrize("named_by", ["OMS_ADDRESS", "OMS_SIMULATOR_BASE_URL"])
+@pytest.mark.django_db(transaction=True)
+def test_without_a_base_url_the_run_goes_to_the_service_the_environment_names(
+    live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, named_by: str
+) -> None:
+    # OMS_ADDRESS is where `make run` serves; OMS_SIMULATOR_BASE_URL, when set, comes first.
+    if named_by == "OMS_ADDRESS":
+        monkeypatch.setenv("OMS_ADDRESS", live_server.url.removeprefix("http://"))
+        monkeypatch.delenv("OMS_SIMULATOR_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("OMS_ADDRESS", "127.0.0.1:9")  # the discard port: nothing answers
+        monkeypatch.setenv("OMS_SIMULATOR_BASE_URL", live_server.url)
+    settings.OMS_SIMULATOR_ENABLED = False  # no provider answers: the run ends at its timeout
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 1 orders were placed and 1 are not terminal"):
+        call_command("simulate", orders=1, no_sender=True, timeout=0, stdout=out, stderr=StringIO())
+    assert out.getvalue().startswith(f"simulated 1 orders against {live_server.url} ")
+    # The order was placed and paid through that server's API.
+    order = Order.objects.get(customer__username="demo-customer")
+    assert Payment.objects.filter(order_id=order.id).exists()
+
+
 def start_simulate(base_url: str, *args: str) -> subprocess.Popen[str]:
     """``manage.py simulate`` in a process of its own, on the test database, as it runs for real."""
     db = connection.settings_dict
