@@ -1,4 +1,4 @@
-"""``python -m drill``: run a fault drill (see the README's "Fault drills")."""
+"""``python -m drill``: run a fault drill (see docs/operations.md "Fault drills")."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ def _celery_beat(ctx: Context) -> list[str]:
 
 
 TOPOLOGY: dict[str, tuple[ProcessSpec, ...]] = {
-    # Production: gunicorn, Celery workers, Celery beat (README "Production with Celery").
+    # Production: gunicorn, Celery workers, Celery beat (docs/operations.md "Production").
     "celery": (
         ProcessSpec("web", Role.WEB, _gunicorn),
         ProcessSpec("worker", Role.WORKER, _celery_worker, ready_line=" ready."),

@@ -1,30 +1,69 @@
-"""``make run-prod``: the production processes of one machine, started and stopped together.
+"""``make run-prod`` and the production containers: the production processes, started and
+stopped together, all of them on one machine or one role per container.
 
 1. Refuses to start without PostgreSQL (``DATABASE_URL``) and a ``SECRET_KEY``; ``DEBUG`` is 0.
-2. ``migrate``, ``collectstatic``, ``check --deploy`` (errors stop it: a simulator left on, a
-   public development secret).
-3. Starts gunicorn with ``gunicorn.conf.py`` and the subscription runners: a Celery worker and
-   Celery beat (``--runner celery``, the default), or ``manage.py worker`` processes
-   (``--runner worker``, no broker needed).
+2. ``check --deploy`` (errors stop it: a simulator left on, simulated provider clients, a public
+   development secret), then the database and static-file steps of the role.
+3. Starts the role's processes: gunicorn with ``gunicorn.conf.py``, and the subscription runners:
+   a Celery worker and Celery beat (``--runner celery``, the default), or ``manage.py worker``
+   processes (``--runner worker``, no broker needed).
 4. Runs until SIGTERM or Ctrl-C, or until one of them stops: then stops the others (SIGTERM,
    then SIGKILL after ``--grace`` seconds) and exits with the first failure's status.
 
+Roles (the first argument):
+
+- ``all`` (the default, ``make run-prod``): ``migrate``, ``collectstatic``, then every process.
+- ``migrate``: applies the migrations and exits; once per release, before the others start.
+- ``web``: gunicorn only; ``collectstatic``, no ``migrate``.
+- ``worker``: the subscription runners only (Celery worker, or ``manage.py worker`` processes).
+- ``beat``: Celery beat only; exactly one in a deployment, or periodic jobs are sent twice.
+- ``probe``: not a role but the web role's health check: ``GET /readyz`` of the gunicorn of
+  this machine, with a ``Host`` that ``ALLOWED_HOSTS`` accepts; exits 0 when ready.
+
+``web``, ``worker`` and ``beat`` refuse to start while the database lacks a migration of this
+code (``migrate --check``): a process of a new release never runs on an old schema.
+
 Prometheus counters of every process are kept in ``PROMETHEUS_MULTIPROC_DIR`` (default
-``var/prometheus``), emptied at start, so ``/metrics`` adds up all of them.
+``var/prometheus``), so ``/metrics`` adds up all of them. ``all`` empties it at start; the
+single roles leave it alone, as processes of other roles of the machine may be writing there
+(each container of compose.yaml gets a fresh one).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ROLES = ("all", "migrate", "web", "worker", "beat")
+PROBE = "probe"
+PROBE_TIMEOUT_SECONDS = 8.0
+
+DEPLOY_CHECK = ("check", "--deploy", "--fail-level", "ERROR")
+MIGRATE = ("migrate", "--noinput")
+MIGRATIONS_APPLIED = ("migrate", "--check")
+COLLECTSTATIC = ("collectstatic", "--noinput", "--verbosity", "0")
+# The settings are checked before anything is changed: a misconfigured release never migrates.
+STEPS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "all": (DEPLOY_CHECK, MIGRATE, COLLECTSTATIC),
+    "migrate": (DEPLOY_CHECK, MIGRATE),
+    "web": (DEPLOY_CHECK, MIGRATIONS_APPLIED, COLLECTSTATIC),
+    "worker": (DEPLOY_CHECK, MIGRATIONS_APPLIED),
+    "beat": (DEPLOY_CHECK, MIGRATIONS_APPLIED),
+}
+FAILURE_HINTS: dict[tuple[str, ...], str] = {
+    MIGRATIONS_APPLIED: "the database lacks migrations of this release: run "
+    "`scripts/run_prod.py migrate` first (in compose.yaml, the migrate service does)",
+}
 
 
 class Stop(Exception):
@@ -37,6 +76,13 @@ def _stop(signum: int, frame: object) -> None:
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "role",
+        nargs="?",
+        choices=(*ROLES, PROBE),
+        default="all",
+        help="what this machine or container runs (default: all)",
+    )
     parser.add_argument(
         "--runner",
         choices=("celery", "worker"),
@@ -56,10 +102,16 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="seconds the processes have to stop before they are killed (default 40, more "
         "than gunicorn's graceful timeout of 30)",
     )
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if arguments.role == "beat" and arguments.runner != "celery":
+        parser.error(
+            "beat is Celery beat: with --runner worker the worker processes run the periodic "
+            "jobs themselves"
+        )
+    return arguments
 
 
-def production_environment() -> dict[str, str]:
+def production_environment(role: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DEBUG", "0")
     problems = []
@@ -74,40 +126,48 @@ def production_environment() -> dict[str, str]:
     var_dir = Path(env.get("OMS_VAR_DIR") or ROOT / "var")
     metrics_dir = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var_dir / "prometheus")))
     metrics_dir.mkdir(parents=True, exist_ok=True)
-    # Counts of processes of an earlier run would be added to this run's (only the metric
-    # files go: the directory may be one the operator chose for other things too).
-    for stale in metrics_dir.glob("*.db"):
-        stale.unlink()
+    if role == "all":
+        # Counts of processes of an earlier run would be added to this run's (only the metric
+        # files go: the directory may be one the operator chose for other things too).
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
     return env
 
 
-def prepare(env: dict[str, str]) -> None:
+def prepare(role: str, env: dict[str, str]) -> None:
     manage = [sys.executable, str(ROOT / "manage.py")]
-    for step in (
-        ["migrate", "--noinput"],
-        ["collectstatic", "--noinput", "--verbosity", "0"],
-        ["check", "--deploy", "--fail-level", "ERROR"],
-    ):
+    for step in STEPS[role]:
         print(f"run-prod: manage.py {' '.join(step)}", flush=True)
-        subprocess.run([*manage, *step], cwd=ROOT, env=env, check=True)
+        status = subprocess.run([*manage, *step], cwd=ROOT, env=env, check=False).returncode
+        if status != 0:
+            hint = FAILURE_HINTS.get(step)
+            raise SystemExit(
+                f"run-prod: manage.py {' '.join(step)} failed with status {status}"
+                + (f": {hint}" if hint else "")
+            )
 
 
-def commands(runner: str, processes: int) -> dict[str, list[str]]:
+def commands(role: str, runner: str, processes: int) -> dict[str, list[str]]:
+    """The processes of ``role``, by name, in the order they start."""
     python = sys.executable
-    started = {"web": [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "core.wsgi"]}
-    if runner == "celery":
+    started: dict[str, list[str]] = {}
+    if role in ("all", "web"):
+        started["web"] = [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "core.wsgi"]
+    if role in ("all", "worker"):
+        if runner == "celery":
+            started["celery-worker"] = [
+                *(python, "-m", "celery", "-A", "core", "worker", "--loglevel=INFO"),
+                f"--concurrency={processes}",
+            ]
+        else:
+            for number in range(1, processes + 1):
+                started[f"worker-{number}"] = [python, str(ROOT / "manage.py"), "worker"]
+    if role in ("all", "beat") and runner == "celery":
         schedule = Path(os.environ.get("OMS_VAR_DIR") or ROOT / "var") / "celerybeat-schedule"
-        started["celery-worker"] = [
-            *(python, "-m", "celery", "-A", "core", "worker", "--loglevel=INFO"),
-            f"--concurrency={processes}",
-        ]
         started["celery-beat"] = [
             *(python, "-m", "celery", "-A", "core", "beat", "--loglevel=INFO"),
             f"--schedule={schedule}",
         ]
-    else:
-        for number in range(1, processes + 1):
-            started[f"worker-{number}"] = [python, str(ROOT / "manage.py"), "worker"]
     return started
 
 
@@ -138,18 +198,66 @@ def stop_all(started: dict[str, subprocess.Popen[bytes]], grace: float) -> None:
             process.wait()
 
 
+def readiness_url() -> str:
+    """``/readyz`` on the address gunicorn binds (``GUNICORN_BIND``), from this machine."""
+    bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    # Bound to every interface: the loopback one is among them.
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/readyz"
+
+
+def request_host() -> str:
+    """A ``Host`` the settings accept: Django answers 400 to any other, before ``/readyz``
+    runs, and a deployment may allow only its public name."""
+    allowed = [name.strip() for name in os.environ.get("ALLOWED_HOSTS", "").split(",")]
+    allowed = [name for name in allowed if name and name != "*"]
+    if not allowed:  # unset (the settings allow 127.0.0.1) or "*"
+        return "127.0.0.1"
+    for loopback in ("127.0.0.1", "localhost"):
+        if loopback in allowed:
+            return loopback
+    return allowed[0].lstrip(".")  # ".example.com" allows example.com itself
+
+
+def probe() -> int:
+    if os.environ.get("GUNICORN_BIND", "").startswith(("unix:", "fd://")):
+        print("probe: gunicorn does not listen on a TCP port (GUNICORN_BIND)", file=sys.stderr)
+        return 1
+    url = readiness_url()
+    request = urllib.request.Request(url, headers={"Host": request_host()})
+    try:
+        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_SECONDS) as answer:
+            print(f"probe: {url} ready", flush=True)
+            return 0 if answer.status == 200 else 1
+    except urllib.error.HTTPError as refused:
+        body = refused.read().decode(errors="replace")
+        with contextlib.suppress(ValueError, AttributeError):
+            body = json.loads(body).get("detail") or body
+        print(f"probe: {url} answered {refused.code}: {body}", file=sys.stderr)
+    except OSError as unreachable:  # refused, timed out, no such host
+        print(f"probe: cannot reach {url}: {unreachable}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str]) -> int:
     arguments = parse_arguments(argv)
-    env = production_environment()
+    if arguments.role == PROBE:
+        return probe()
+    env = production_environment(arguments.role)
     if arguments.runner == "celery":
         env.setdefault("OMS_READY_CHECK_BROKER", "1")  # also when the default broker is used
-    prepare(env)
+    prepare(arguments.role, env)
+    if arguments.role == "migrate":
+        print("run-prod: the database is migrated", flush=True)
+        return 0
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     started: dict[str, subprocess.Popen[bytes]] = {}
     status = 0
     try:
-        for name, command in commands(arguments.runner, arguments.workers).items():
+        for name, command in commands(arguments.role, arguments.runner, arguments.workers).items():
             # In a session of their own: a Ctrl-C or a signal to this group reaches only this
             # script, which stops them in order (Celery's pool processes killed mid-task by the
             # terminal's signal would abandon the task they were running).

@@ -1,6 +1,7 @@
 """``make run-prod`` as a user runs it: PostgreSQL, migrations, static files, gunicorn and the
 subscription runners (a Celery worker and beat, or the project's own worker); then what
-production needs from it, and a clean stop.
+production needs from it, and a clean stop. Then its roles as compose.yaml runs them, one
+process each: ``migrate`` once, then ``web``, ``worker`` and ``beat``.
 
 The payment provider is played by the test: the simulator is off (as production requires), so
 the test signs the provider's ``payment.succeeded`` webhook itself with the configured secret.
@@ -50,12 +51,14 @@ def production_database_url() -> str:
     user = f"{db['USER']}@" if db.get("USER") else ""
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
-    url = f"postgres://{user}{host}:{port}/oms_run_prod_ci"
+    # Named after the test database: concurrent runs against one server do not drop each other's.
+    name = f"{db['NAME']}_run_prod"
+    url = f"postgres://{user}{host}:{port}/{name}"
     import psycopg
 
     admin = f"postgres://{user}{host}:{port}/postgres"
     with psycopg.connect(admin, autocommit=True) as admin_connection:
-        admin_connection.execute("DROP DATABASE IF EXISTS oms_run_prod_ci WITH (FORCE)")
+        admin_connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     problem = ensure_postgres_database(url)
     assert problem is None, problem
     return url
@@ -87,15 +90,8 @@ class Production:
         raise AssertionError(f"not ready within {timeout} s:\n{self.output()[-5000:]}")
 
 
-@pytest.fixture(
-    params=[pytest.param("celery", marks=pytest.mark.celery), "worker"],
-    ids=["celery-worker-and-beat", "embedded-workers"],
-)
-def production(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Production]:
-    runner = request.param
-    if runner == "celery":
-        require_broker()
-    port = free_port()
+def production_env(tmp_path: Path, port: int, runner: str) -> dict[str, str]:
+    """The settings of every production process of a run, on a fresh database."""
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -109,6 +105,8 @@ def production(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Produ
         # Plain HTTP on loopback: no TLS proxy in front here.
         "SECURE_SSL_REDIRECT": "0",
         "OMS_SIMULATOR_ENABLED": "0",
+        # No real provider or carrier here: their simulated clients, declared (a demo).
+        "OMS_ALLOW_SIMULATED_PROVIDERS": "1",
         "OMS_WEBHOOK_SECRETS_PAYMENT": PAYMENT_SECRET,
         "OMS_WEBHOOK_SECRETS_SHIPPING": SHIPPING_SECRET,
         "OMS_SUBSCRIPTION_DISPATCH_SECONDS": "0.5",
@@ -118,31 +116,50 @@ def production(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Produ
     env.pop("OMS_LOG_FORMAT", None)
     if runner == "worker":  # no broker: readiness does not ask for one
         env.pop("CELERY_BROKER_URL")
-    log = tmp_path / "run-prod.log"
+    return env
+
+
+def start(arguments: list[str], env: dict[str, str], log: Path, runner: str) -> Production:
+    """``scripts/run_prod.py`` with ``arguments``, its output in ``log``."""
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "scripts/run_prod.py",
-                *("--runner", runner, "--workers", "1", "--grace", "20"),
-            ],
+            [sys.executable, "scripts/run_prod.py", *arguments],
             cwd=ROOT,
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,
         )
-    running = Production(process, log, f"http://127.0.0.1:{port}", runner)
-    running.env = env  # type: ignore[attr-defined]
+    started = Production(process, log, f"http://{env['GUNICORN_BIND']}", runner)
+    started.env = env  # type: ignore[attr-defined]
+    return started
+
+
+def stop_leftovers(started: Production) -> None:
+    """Whatever a failed test left running: run_prod.py and its children's sessions."""
+    if started.process.poll() is None:
+        started.process.kill()
+        started.process.wait()
+    for pid in started.child_pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+@pytest.fixture(
+    params=[pytest.param("celery", marks=pytest.mark.celery), "worker"],
+    ids=["celery-worker-and-beat", "embedded-workers"],
+)
+def production(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Production]:
+    runner = request.param
+    if runner == "celery":
+        require_broker()
+    env = production_env(tmp_path, free_port(), runner)
+    arguments = ["--runner", runner, "--workers", "1", "--grace", "20"]
+    running = start(arguments, env, tmp_path / "run-prod.log", runner)
     try:
         yield running
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for pid in running.child_pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+        stop_leftovers(running)
 
 
 def tokens(env: dict[str, str]) -> dict[str, str]:
@@ -186,6 +203,7 @@ def test_the_production_command_serves_and_reacts_then_stops_cleanly(
 ) -> None:
     ready = production.wait_ready()
     checks = ready.json()["checks"]
+    assert ready.json()["providers"]["payment"]["simulated"] is True  # and says so
     if production.runner == "celery":
         assert checks["broker"]["status"] == "ok"
     else:
@@ -333,3 +351,94 @@ def test_the_production_command_serves_and_reacts_then_stops_cleanly(
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert "run-prod: stopped" in production.output()
+    # Without a role, everything: the migrations too.
+    assert "run-prod: manage.py migrate --noinput" in production.output()
+
+
+@pytest.mark.celery
+def test_the_roles_run_apart_as_compose_runs_them(tmp_path: Path) -> None:
+    """compose.yaml's shape: ``migrate`` once, then ``web``, ``worker`` and ``beat``, each a
+    run_prod.py of its own; only ``migrate`` changes the schema, and nothing starts before it."""
+    require_broker()
+    env = production_env(tmp_path, free_port(), "celery")
+
+    def one_off(role: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "scripts/run_prod.py", role],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    # The database is empty: web refuses to start on a schema older than its code.
+    early = one_off("web")
+    assert early.returncode == 1, early.stdout + early.stderr
+    assert "run `scripts/run_prod.py migrate` first" in early.stderr
+    assert "manage.py migrate --noinput" not in early.stdout
+    assert "running" not in early.stdout
+    migrated = one_off("migrate")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert "run-prod: manage.py migrate --noinput" in migrated.stdout
+    assert "run-prod: the database is migrated" in migrated.stdout
+    assert "running" not in migrated.stdout
+
+    roles = {
+        role: start(
+            [role, "--workers", "1", "--grace", "20"], env, tmp_path / f"{role}.log", "celery"
+        )
+        for role in ("web", "worker", "beat")
+    }
+    try:
+        web = roles["web"]
+        web.wait_ready()
+        # compose.yaml's health check of web, as Docker runs it.
+        probe = one_off("probe")
+        assert probe.returncode == 0, probe.stderr
+
+        # The payment is requested by a reaction: beat's dispatch task, run by the worker.
+        keys = tokens(env)
+        customer = {"Authorization": f"Token {keys['customer']}"}
+        created = web.http.post(
+            "/api/v1/orders/",
+            json={
+                "currency": "EUR",
+                "items": [{"sku": "BOOK-1", "name": "A book", "quantity": 1, "unit_price": "9.00"}],
+            },
+            headers=customer,
+        )
+        assert created.status_code == 201, created.text
+        deadline = time.monotonic() + 60
+        while True:
+            paid = web.http.post(
+                f"/api/v1/orders/{created.json()['id']}/pay/", json={}, headers=customer
+            )
+            if paid.status_code == 202 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert paid.status_code == 202, paid.text
+        # Each role ran its own process only, after checking the schema without changing it.
+        for role, process in {
+            "web": "web",
+            "worker": "celery-worker",
+            "beat": "celery-beat",
+        }.items():
+            output = roles[role].output()
+            assert f"run-prod: running {process} (pids " in output, output
+            assert len(roles[role].child_pids()) == 1
+            assert "run-prod: manage.py migrate --check" in output
+            assert "manage.py migrate --noinput" not in output
+
+        # Each stops cleanly on its own SIGTERM, as `docker compose stop` sends it.
+        for started in roles.values():
+            children = started.child_pids()
+            started.process.send_signal(signal.SIGTERM)
+            assert started.process.wait(timeout=60) == 0, started.output()[-3000:]
+            for pid in children:
+                with pytest.raises(ProcessLookupError):
+                    os.kill(pid, 0)
+    finally:
+        for started in roles.values():
+            stop_leftovers(started)
