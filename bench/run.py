@@ -71,6 +71,8 @@ def figure_env(
         SECRET_KEY="bench-secret-key-" + "x" * 40,
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         SECURE_SSL_REDIRECT="0",
+        # No real provider or carrier is measured: their simulated clients, declared.
+        OMS_ALLOW_SIMULATED_PROVIDERS="1",
         CELERY_BROKER_URL=cfg.broker_url,
         OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT="0",
         # One client at full speed: the per-user and per-address limits would measure themselves.

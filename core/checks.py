@@ -1,6 +1,7 @@
 """Deployment checks of the service's own settings (``manage.py check --deploy``).
 
-Errors, not warnings: each would let anyone who read this repository act as a trusted party.
+Errors, not warnings: each would let anyone who read this repository act as a trusted party, or
+have the books record money and parcels that never moved.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
 from apps.webhooks.verification import InvalidSecret, decode_secret
+from core.providers import ConfiguredClient, configured_clients
 
 
 @register(Tags.security, deploy=True)
@@ -47,6 +49,28 @@ def check_production_secrets(app_configs: Any = None, **kwargs: Any) -> list[Che
             )
         )
     return messages
+
+
+@register(Tags.security, deploy=True)
+def check_simulated_clients(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.DEBUG or settings.OMS_ALLOW_SIMULATED_PROVIDERS:
+        return []
+    return [_simulated_client(client) for client in configured_clients() if client.simulated]
+
+
+def _simulated_client(client: ConfiguredClient) -> Error:
+    role = client.role
+    what = f"a simulated {role.noun}"
+    if not client.declared:
+        what = f"which does not declare simulated = False, so it is taken for {what}"
+    return Error(
+        f"{role.setting} is {client.path}, {what}: with DEBUG off, {role.consequence}.",
+        hint=(
+            f"Set {role.setting} to your real client (a class declaring simulated = False), or "
+            "set OMS_ALLOW_SIMULATED_PROVIDERS=1 if this deployment is a demo."
+        ),
+        id="oms.E004",
+    )
 
 
 def _key(secret: str) -> bytes | None:

@@ -6,6 +6,8 @@ Readiness checks the database, the broker when Celery runs the subscriptions
 handled must be younger than ``OMS_READY_MAX_LAG_SECONDS``, and no segment with work may have
 kept its checkpoint still for longer than ``OMS_READY_STALL_SECONDS``. A failure is a 503
 problem document naming every failed check, so an operator reads why without another tool.
+Either answer names the payment provider and carrier clients in use and whether they are
+simulated, so a demo running on simulated clients cannot pass for a real deployment.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from kombu import Connection
 
 from apps.events import lag
 from core.problems import PROBLEM_CONTENT_TYPE, problem
+from core.providers import configured_clients
 from shared import clock
 
 BROKER_TIMEOUT_SECONDS = 2
@@ -54,12 +57,18 @@ def readyz(request: HttpRequest) -> JsonResponse:
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
         if name == "database" and failures:
             break  # the subscriptions are read from the database: nothing more to learn
+    providers = {client.role.key: client.as_json() for client in configured_clients()}
     if failures:
         body = problem(
-            503, "not_ready", "The service is not ready.", "; ".join(failures), checks=results
+            503,
+            "not_ready",
+            "The service is not ready.",
+            "; ".join(failures),
+            checks=results,
+            providers=providers,
         )
         return JsonResponse(body, status=503, content_type=PROBLEM_CONTENT_TYPE)
-    return JsonResponse({"status": "ready", "checks": results})
+    return JsonResponse({"status": "ready", "checks": results, "providers": providers})
 
 
 def _database() -> dict[str, Any]:

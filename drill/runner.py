@@ -92,6 +92,9 @@ def service_env(
                 "SECRET_KEY": secrets.token_urlsafe(40),
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SECURE_SSL_REDIRECT": "0",
+                # The simulator plays the provider and the carrier: their simulated clients,
+                # declared, as production requires of a demo.
+                "OMS_ALLOW_SIMULATED_PROVIDERS": "1",
                 "OMS_WEBHOOK_SECRETS_PAYMENT": _whsec(),
                 "OMS_WEBHOOK_SECRETS_SHIPPING": _whsec(),
                 "CELERY_BROKER_URL": broker_url,

@@ -106,6 +106,10 @@ class ProviderPayment:
 class PaymentProvider(Protocol):
     """What the service needs from the payment provider."""
 
+    # A client that moves real money declares ``simulated = False``; any other client is taken
+    # for a simulated one, which production refuses unless told (``OMS_ALLOW_SIMULATED_PROVIDERS``).
+    simulated: bool
+
     def start_card_charge(self, *, amount: Money, idempotency_key: str) -> str:
         """Start charging a card; returns the provider's reference. The outcome comes later."""
         ...
@@ -151,6 +155,8 @@ class SimulatedPaymentProvider:
     """A provider that accepts everything at once and refunds at once; its asynchronous answers
     to payments come from callers, and it remembers nothing (``fetch_payment`` knows nothing).
     The provider simulator (``apps.webhooks``) extends it with a ledger and webhooks."""
+
+    simulated = True  # no money moves: subclasses stay simulated unless they say otherwise
 
     def start_card_charge(self, *, amount: Money, idempotency_key: str) -> str:
         return _reference("card", idempotency_key)

@@ -31,6 +31,10 @@ class ParcelReport:
 
 
 class CarrierClient(Protocol):
+    # A client of a real carrier declares ``simulated = False``; any other client is taken for a
+    # simulated one, which production refuses unless told (``OMS_ALLOW_SIMULATED_PROVIDERS``).
+    simulated: bool
+
     def book_pickup(self, *, shipment_id: uuid.UUID, carrier: str, service_level: str) -> str:
         """Book the pickup of a shipment; returns its tracking number."""
         ...
@@ -43,6 +47,8 @@ class CarrierClient(Protocol):
 class SimulatedCarrier:
     """Books every pickup at once; the tracking number is derived from the shipment. It keeps
     no record (``track`` knows nothing); the provider simulator extends it with one."""
+
+    simulated = True  # no parcel moves: subclasses stay simulated unless they say otherwise
 
     def book_pickup(self, *, shipment_id: uuid.UUID, carrier: str, service_level: str) -> str:
         prefix = "".join(ch for ch in carrier.upper() if ch.isalnum())[:3] or "TRK"
