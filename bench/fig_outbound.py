@@ -14,7 +14,7 @@ meanwhile. Each run enables its own endpoint alone, and this process calls ``sen
 in a loop, as the periodic job does, with the default batch size and concurrency, until nothing
 is due: the messages over the seconds from the first call to the end of the last one that sent
 something. The ceiling is the same messages posted again by the
-same code (``sender.post``: address check, signing, httpx) from as many threads in batches of the
+same code (``attempt.post``: address check, signing, httpx) from as many threads in batches of the
 same size, with no claim and no record: what the HTTP exchange alone allows on this machine.
 
 Delay, commit to receipt: a Celery worker (one process per core) and beat run the subscriptions
@@ -193,12 +193,12 @@ def drain(messages: int) -> tuple[float, Counter]:
 
 
 def ceiling(endpoint: Any) -> float:
-    """The same messages, posted again by ``sender.post`` from as many threads, in batches of
+    """The same messages, posted again by ``attempt.post`` from as many threads, in batches of
     the same size, with no claim and no record: messages/s."""
     import httpx
 
+    from apps.outbound.attempt import post
     from apps.outbound.models import OutboundMessage
-    from apps.outbound.sender import post
 
     messages = list(
         OutboundMessage.objects.select_related("endpoint").filter(endpoint=endpoint).order_by("id")

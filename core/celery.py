@@ -1,5 +1,6 @@
 """The Celery application: workers that run the subscriptions (see apps/events/tasks.py), and
-beat, which also sends the apps' periodic jobs at the intervals their ``jobs.py`` declare."""
+beat, which also sends the apps' periodic jobs at the intervals their ``jobs.py`` declare. Both
+log in the service's format (``core/celery_logging.py``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,27 @@ import os
 from typing import Any
 
 from celery import Celery
+from kombu.utils.objects import cached_property
+
+from core import celery_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 
-app = Celery("oms")
+
+class ServiceCelery(Celery):
+    """Celery whose ``worker`` and ``beat`` programs write what they print as log lines in
+    JSON mode."""
+
+    @cached_property
+    def Worker(self) -> Any:
+        return self.subclass_with_self(celery_logging.Worker)
+
+    @cached_property
+    def Beat(self) -> Any:
+        return self.subclass_with_self(celery_logging.Beat)
+
+
+app = ServiceCelery("oms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

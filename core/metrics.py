@@ -7,9 +7,10 @@ worker answers the scrape. And what the database knows, read at scrape time so t
 tells the same: each subscription segment's position, events behind and the oldest one's age,
 parked and dead events, and the head of the log.
 
-Access: an address in ``OMS_METRICS_ALLOWED_NETWORKS`` (not through a proxy left undeclared in
-``OMS_TRUSTED_PROXIES``) or ``Authorization: Bearer <OMS_METRICS_TOKEN>``; otherwise 403 (404
-when neither is configured).
+Access: an address in ``OMS_METRICS_ALLOWED_NETWORKS`` or ``Authorization: Bearer
+<OMS_METRICS_TOKEN>``; otherwise 403 (404 when neither is configured). A request that carries a
+proxy header (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``...) that no proxy declared in
+``OMS_TRUSTED_PROXIES`` accounts for needs the token: its connection's address is the proxy's.
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
         presented = request.headers.get("Authorization", "")
         if hmac.compare_digest(presented.encode(), f"Bearer {token}".encode()):
             return None
-    # Behind a proxy nobody declared, the connection's address is the proxy's (possibly
-    # loopback): only the token is believed then.
+    # Behind a proxy nobody declared, whichever header it names the client in, the connection's
+    # address is the proxy's (possibly loopback): only the token is believed then.
     if not forwarded_untrusted(request) and _address_in(client_address(request), networks):
         return None
     return _problem(

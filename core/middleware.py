@@ -56,7 +56,8 @@ class RequestTelemetryMiddleware:
 
     Labelled by the route pattern (``api/v1/orders/<uuid:pk>/``), not the path, so the number of
     series stays bounded; an unknown path is ``unmatched``. The user is the one the request
-    authenticated as (DRF sets it on the Django request too); the order is the one the URL names.
+    authenticated as (DRF sets it on the Django request too); the order is the one the URL names,
+    or else the one order its commands concerned (the order a create made).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -65,7 +66,8 @@ class RequestTelemetryMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        response = self.get_response(request)
+        with log_context.collecting() as collected:
+            response = self.get_response(request)
         elapsed = time.perf_counter() - started
         match = request.resolver_match
         route = "/" + match.route if match is not None else "unmatched"
@@ -78,6 +80,8 @@ class RequestTelemetryMiddleware:
         # Not asked of probes: a lazy session user would cost them a query.
         user = getattr(request, "user", None) if request.path not in QUIET_PATHS else None
         order_id = (match.kwargs.get("pk") or match.kwargs.get("order_id")) if match else None
+        # Not in the URL (a create, an inbound webhook): the one order its commands concerned.
+        order_id = order_id or collected.only("order_id")
         logger.log(
             logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
             "%s %s %s",
@@ -90,7 +94,8 @@ class RequestTelemetryMiddleware:
                 "route": route,
                 "status": response.status_code,
                 "duration_ms": round(elapsed * 1000, 2),
-                "user_id": user.pk if user is not None and user.is_authenticated else None,
+                # A string, as on every other line (shared/log_context.py).
+                "user_id": str(user.pk) if user is not None and user.is_authenticated else None,
                 "order_id": str(order_id) if order_id else None,
             },
         )

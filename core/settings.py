@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.serving import embedded_base_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OMS_VAR_DIR", BASE_DIR / "var"))
 
@@ -220,7 +222,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several resources have a "status"; each set of choices gets its own name.
-    "ENUM_NAME_OVERRIDES": {"OutboundMessageStatusEnum": "apps.outbound.models.MessageStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "OutboundMessageStatusEnum": "apps.outbound.models.MessageStatus",
+        # The payment's status appears on the payment and in the order's payment section.
+        "PaymentOutputStatusEnum": "apps.payments.api.v1.serializers.PAYMENT_STATUS_CHOICES",
+    },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -316,7 +322,8 @@ AXES_CLIENT_IP_CALLABLE = "shared.client_address.client_address"
 # --- Logs -------------------------------------------------------------------------------------
 # One line per request, command and event delivery, each with the ids it concerns
 # (shared/log_context.py). JSON in production (one object per line, for the log pipeline),
-# readable text in development. Every line goes through the root handler only, once.
+# readable text in development. Every line goes through the root handler only, once; Celery's
+# worker and beat use this configuration too (core/celery_logging.py).
 OMS_LOG_FORMAT = os.environ.get("OMS_LOG_FORMAT") or ("text" if DEBUG else "json")
 if OMS_LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("OMS_LOG_FORMAT must be json or text")
@@ -326,6 +333,12 @@ LOGGING = {
     "filters": {
         "context": {"()": "shared.log_context.ContextFilter"},
         "request_path_only": {"()": "shared.log_context.RequestPathOnly"},
+        # Beat's line for every task it sends (two a second while idle): DEBUG, not INFO.
+        # "beat: Starting..." and its warnings stay.
+        "beat_dispatch_at_debug": {
+            "()": "shared.log_context.RoutineAtDebug",
+            "messages": ["Scheduler: Sending due task"],
+        },
     },
     "formatters": {
         "text": {
@@ -361,6 +374,7 @@ LOGGING = {
         "django.security.DisallowedHost": {"handlers": [], "level": "CRITICAL", "propagate": False},
         # httpx logs every request at INFO: the provider simulator would flood the worker's output.
         "httpx": {"level": "WARNING"},
+        "celery.beat": {"filters": ["beat_dispatch_at_debug"]},
     },
 }
 
@@ -404,6 +418,9 @@ OMS_SHIPPING_QUOTER = os.environ.get(
 )
 # The client of the carriers (simulated): books the pickup and issues the tracking number.
 OMS_CARRIER_CLIENT = os.environ.get("OMS_CARRIER_CLIENT", "apps.webhooks.ledger.LedgerCarrier")
+# With DEBUG off, ``check --deploy`` refuses simulated provider and carrier clients (they record
+# money and parcels that never moved) unless this says the deployment is a demo (oms.E004).
+OMS_ALLOW_SIMULATED_PROVIDERS = env_bool("OMS_ALLOW_SIMULATED_PROVIDERS", False)
 
 # --- Webhooks and the provider simulator --------------------------------------------------------
 # Standard Webhooks secrets per provider (``whsec_<base64>``), comma-separated: every listed secret
@@ -420,7 +437,8 @@ OMS_WEBHOOK_SECRETS = {
 }
 # The simulated payment provider and carrier call the service back with signed webhooks.
 OMS_SIMULATOR_ENABLED = env_bool("OMS_SIMULATOR_ENABLED", DEBUG)
-OMS_SIMULATOR_BASE_URL = os.environ.get("OMS_SIMULATOR_BASE_URL", "http://127.0.0.1:8000")
+# Where they call: the service `make run` serves (OMS_ADDRESS) unless named.
+OMS_SIMULATOR_BASE_URL = os.environ.get("OMS_SIMULATOR_BASE_URL") or embedded_base_url()
 OMS_SIMULATOR_MIN_DELAY_SECONDS = env_float("OMS_SIMULATOR_MIN_DELAY_SECONDS", 1.0)
 OMS_SIMULATOR_MAX_DELAY_SECONDS = env_float("OMS_SIMULATOR_MAX_DELAY_SECONDS", 3.0)
 OMS_SIMULATOR_APPROVAL_RATE = env_float("OMS_SIMULATOR_APPROVAL_RATE", 0.9)

@@ -10,6 +10,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
+# Headers by which a proxy names the client it forwards for. Any of them on a request means a
+# proxy may stand in front, whichever one it speaks: nginx's X-Real-IP, RFC 7239's Forwarded,
+# CDNs' own.
+PROXY_HEADERS = (
+    "X-Forwarded-For",
+    "Forwarded",
+    "X-Real-IP",
+    "X-Client-IP",
+    "True-Client-IP",
+    "CF-Connecting-IP",
+)
+
 
 def client_address(request: HttpRequest) -> str:
     proxies = _trusted_proxies()
@@ -22,10 +34,17 @@ def client_address(request: HttpRequest) -> str:
 
 
 def forwarded_untrusted(request: HttpRequest) -> bool:
-    """Whether a proxy we were not told about stands in front (the connection's address is
-    then the proxy's, not the client's)."""
-    proxies = _trusted_proxies()
-    return proxies == 0 and "X-Forwarded-For" in request.headers
+    """Whether a proxy may stand in front whose client we cannot read: the connection's address
+    is then the proxy's (often loopback), not the client's.
+
+    With no proxy declared, any proxy header says so. Behind declared proxies, which append to
+    ``X-Forwarded-For``, a request without that header but naming a client in another one came
+    round them, or through a proxy of another kind.
+    """
+    named = any(header in request.headers for header in PROXY_HEADERS)
+    if _trusted_proxies() == 0:
+        return named
+    return named and "X-Forwarded-For" not in request.headers
 
 
 def _trusted_proxies() -> int:

@@ -4,6 +4,8 @@ A service method takes one command dataclass; the decorator binds the command's 
 the log context (so every line logged while it runs carries them), then writes one line when it
 ends, ``ok``, ``refused`` (a domain error: the answer is a 4xx) or ``error``, and counts it in
 ``oms_commands_total``. Commands issued by other commands are observed too, each on its own line.
+The order it concerned, or created, is reported to the request's line as well
+(``log_context.learned``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def observed_command(
                     extra["code"] = refusal
                 if order_id is not None:
                     extra["order_id"] = str(order_id)
+                    # The request's own line names the order too, even one the URL does not.
+                    log_context.learned(order_id=order_id)
                 logger.info("command %s %s", name, outcome, extra=extra)
 
     return handle

@@ -54,7 +54,8 @@ def worker_database_url() -> str:
 def running_worker(
     *, concurrency: int = 1, beat: bool = True, extra_env: dict[str, str] | None = None
 ) -> Iterator[Callable[[], str]]:
-    """Start a worker, wait until it is ready, yield a function that returns its log so far."""
+    """Start a worker, wait until it is ready, yield a function that returns its log so far
+    (after the block, all of it, what it wrote while stopping included)."""
     require_broker()
     assert not settings.OMS_SUBSCRIPTIONS_RUN_AFTER_COMMIT, "the test would do the worker's job"
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
@@ -86,8 +87,10 @@ def running_worker(
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
+    stopped: list[str] = []
+
     def read_log() -> str:
-        return Path(log.name).read_text()
+        return stopped[0] if stopped else Path(log.name).read_text()
 
     try:
         deadline = time.monotonic() + 60
@@ -105,6 +108,7 @@ def running_worker(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        stopped.append(read_log())
         log.close()
         os.unlink(log.name)
         schedule.close()

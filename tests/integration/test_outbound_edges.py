@@ -16,6 +16,7 @@ from apps.events.registry import ALL_EVENTS, registry
 from apps.events.subscriptions import run_until_idle
 from apps.outbound import sender
 from apps.outbound.addresses import allowed
+from apps.outbound.attempt import authority, new_client, post
 from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage, WebhookEndpoint
 from shared import clock
 from tests.integration.test_outbound_delivery import LIFECYCLE, lifecycle, register
@@ -78,6 +79,48 @@ def test_a_redirect_to_the_receiver_itself_is_not_followed(
     sender.send_due(limit=1)
     assert len(receiver.arrivals) == 1  # the Location was not asked for
     assert OutboundMessage.objects.get().status == MessageStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("listen_on", "url_host", "allowed_network"),
+    [("::1", "::1", "::1/128"), ("127.0.0.2", "::ffff:127.0.0.2", "127.0.0.0/8")],
+    ids=["ipv6-loopback", "ipv4-mapped"],
+)
+def test_an_ipv6_endpoint_is_named_in_brackets_in_the_host_header(
+    settings: Any,
+    staff_client: APIClient,
+    customer_client: APIClient,
+    listen_on: str,
+    url_host: str,
+    allowed_network: str,
+) -> None:
+    settings.OMS_OUTBOUND_ALLOWED_NETWORKS = [allowed_network]
+    receiver = Receiver(address=listen_on, url_host=url_host).start()
+    try:
+        register(staff_client, receiver, event_types=["order.created"])
+        customer_client.post("/api/v1/orders/", ORDER, format="json")
+        sender.send_due(limit=1)
+    finally:
+        receiver.stop()
+    (arrival,) = receiver.arrivals
+    assert arrival.host_header == f"[{url_host}]:{receiver.port}"
+    assert OutboundMessage.objects.get().status == MessageStatus.DELIVERED
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "scheme", "expected"),
+    [
+        ("::1", 80, "http", "[::1]"),
+        ("2606:2800:220:1::1", 8443, "https", "[2606:2800:220:1::1]:8443"),
+        ("93.184.216.34", 443, "https", "93.184.216.34"),
+        ("hooks.example.com", 443, "http", "hooks.example.com:443"),
+        ("hooks.example.com", 80, "http", "hooks.example.com"),
+    ],
+)
+def test_the_host_header_brackets_ipv6_and_leaves_out_the_default_port(
+    host: str, port: int, scheme: str, expected: str
+) -> None:
+    assert authority(host, port, scheme) == expected
 
 
 def test_an_http_date_retry_after_without_a_zone_is_read_as_utc(
@@ -151,10 +194,10 @@ def test_a_sender_whose_lease_ran_out_records_nothing_and_the_message_is_sent_on
     time.sleep(0.3)
     (again,) = sender.claim(10, lease=30)  # the lease ran out: another sender takes it
     assert again.id == stale.id
-    client = sender._new_client()
-    sender.record([stale], [sender.post(client, stale)])  # the first sender, too late
+    client = new_client()
+    sender.record([stale], [post(client, stale)])  # the first sender, too late
     assert not DeliveryAttempt.objects.exists()
-    sender.record([again], [sender.post(client, again)])
+    sender.record([again], [post(client, again)])
     message = OutboundMessage.objects.get()
     assert (message.status, message.attempts) == (MessageStatus.DELIVERED, 1)
     assert DeliveryAttempt.objects.count() == 1

@@ -1,11 +1,13 @@
-"""A merchant's webhook receiver for the tests: a real HTTP server on 127.0.0.1 that verifies
+"""A merchant's webhook receiver for the tests: a real HTTP server on loopback that verifies
 every message with the ``standardwebhooks`` reference package, records what arrived, and answers
 as it is told (fail, stall, redirect, answer too much), as a consumer's system would.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ class Arrival:
     body: dict[str, Any]
     status: int  # what the receiver answered
     at: float
+    host_header: str = ""  # the Host the request named
 
 
 # A behaviour answers (status, extra headers, body) for the n-th request, or stalls.
@@ -42,10 +45,16 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
     port: int = 0
+    # The address it listens on (any loopback address, IPv4 or IPv6) and the one its URL names:
+    # an IPv4-mapped IPv6 address reaches a server on the IPv4 address it maps.
+    address: str = "127.0.0.1"
+    url_host: str = ""
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
+        host = self.url_host or self.address
+        literal = f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
+        return f"http://{literal}:{self.port}/hooks"
 
     def start(self) -> Receiver:
         receiver = self
@@ -67,7 +76,13 @@ class Receiver:
                 status, extra, payload = receiver.behaviour(number, headers["webhook-id"])
                 with receiver.lock:
                     receiver.arrivals.append(
-                        Arrival(headers["webhook-id"], body, status, time.monotonic())
+                        Arrival(
+                            headers["webhook-id"],
+                            body,
+                            status,
+                            time.monotonic(),
+                            headers.get("host", ""),
+                        )
                     )
                 self._answer(status, extra, payload)
 
@@ -85,8 +100,15 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(ThreadingHTTPServer):
+            allow_reuse_address = True
+            address_family = (
+                socket.AF_INET6
+                if ipaddress.ip_address(receiver.address).version == 6
+                else socket.AF_INET
+            )
+
+        self.server = Server((self.address, self.port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
