@@ -8,6 +8,9 @@
 * Nesting deeper than ``MAX_DEPTH`` is a 400: no request of this API nests beyond a few levels,
   and unbounded nesting is how a parser is driven into a RecursionError.
 * Strings that no database can store (lone UTF-16 surrogates spelled as escapes) are a 400.
+
+Inbound webhooks are read by the same rules (:func:`require_json_media_type`, :func:`read_json`):
+a message that two parties could read two ways is refused whichever door it comes in by.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 from shared.exceptions import PayloadTooLarge
 
 MAX_DEPTH = 32
+JSON_MEDIA_TYPE = "application/json"
 
 
 def _reject_constant(name: str) -> Any:
@@ -79,6 +84,38 @@ def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request bodies are limited to {limit} bytes.", limit_bytes=limit)
 
 
+def require_json_media_type(content_type: str | None) -> None:
+    """Refuse (415) a body not declared as ``application/json`` in UTF-8, or not declared at all.
+
+    For a caller that reads the raw body itself; DRF's parser selection does the same for the API.
+    """
+    media_type, params = parse_header_parameters(content_type or "")
+    if media_type != JSON_MEDIA_TYPE:
+        raise UnsupportedMediaType(
+            content_type or "(none)",
+            detail=f"The body must be sent as {JSON_MEDIA_TYPE} (charset=utf-8 or no charset).",
+        )
+    if "charset" in params:
+        _utf8(params["charset"])
+
+
+def read_json(raw: bytes, encoding: str = "utf-8") -> Any:
+    """``raw`` read as strict JSON (see the module docstring); a ParseError (400) otherwise."""
+    try:
+        data = json.loads(
+            raw.decode(encoding),
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_object_without_duplicate_keys,
+        )
+    except RecursionError:
+        raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"JSON parse error - {exc}") from exc
+    _check_shape(data)
+    return data
+
+
 class DecimalJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         parser_context = parser_context or {}
@@ -93,17 +130,4 @@ class DecimalJSONParser(JSONParser):
             raw = stream.read(limit + 1)
             if len(raw) > limit:
                 raise too_large(limit)
-        try:
-            text = raw.decode(encoding)
-            data = json.loads(
-                text,
-                parse_float=Decimal,
-                parse_constant=_reject_constant,
-                object_pairs_hook=_object_without_duplicate_keys,
-            )
-        except RecursionError:
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
-        _check_shape(data)
-        return data
+        return read_json(raw, encoding)

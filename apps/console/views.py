@@ -25,13 +25,14 @@ from apps.console import queries
 from apps.console.access import staff_page
 from apps.events import lag
 from apps.events.dead_letters import retry_dead
-from apps.orders.api.v1.serializers import order_payload
+from apps.orders.api.v1.serializers import CancelOrderInputSerializer, order_payload
 from apps.orders.commands import Actor, CancelOrder, StartProcessing
 from apps.orders.queries import get_order_for
 from apps.orders.services import OrderService
 from apps.shipping.commands import RecordDelivered, ShipOrder
 from apps.shipping.services import ShippingService
 from apps.webhooks.models import Provider, WebhookOutcome
+from core.providers import configured_clients
 from shared import clock
 from shared.exceptions import DomainError
 
@@ -45,7 +46,11 @@ def _page(request: HttpRequest, name: str, context: dict[str, Any]) -> HttpRespo
     context = {**context, "refresh_seconds": REFRESH_SECONDS, "section": name}
     if request.GET.get("fragment") == "1":
         return render(request, f"console/_{name}.html", context)
-    return render(request, f"console/{name}.html", context)
+    # Named on every page: an operator must not take a demo on simulated clients for the real
+    # thing (the layout shows them; see core.providers).
+    return render(
+        request, f"console/{name}.html", {**context, "provider_clients": configured_clients()}
+    )
 
 
 @staff_page
@@ -179,7 +184,19 @@ def command(request: HttpRequest, order_id: uuid.UUID, name: str) -> HttpRespons
         return redirect("console:order", order_id=order_id)
     expected = int(version)
     actor = Actor(user_id=request.user.pk, is_staff=True)
-    reason = request.POST.get("reason", "")[:500]
+    reason = ""
+    if name == "cancel":
+        # The API's own rule for a cancel reason (printable, trimmed, at most 500 characters).
+        given = CancelOrderInputSerializer(data={"reason": request.POST.get("reason", "")})
+        if not given.is_valid():
+            request.session[_problem_key(order_id)] = {
+                "status": 400,
+                "code": "validation_error",
+                "title": "The request is not valid.",
+                "detail": "reason: " + " ".join(map(str, given.errors["reason"])),
+            }
+            return redirect("console:order", order_id=order_id)
+        reason = given.validated_data["reason"]
     try:
         if name == "cancel":
             OrderService().cancel_order(

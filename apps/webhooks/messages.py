@@ -3,6 +3,11 @@
 Every body is ``{"type": "<message type>", "timestamp": "<optional ISO 8601>", "data": {...}}``
 (the Standard Webhooks payload convention). The type decides the serializer of ``data``; what a
 valid message then does is in :mod:`apps.webhooks.actions`.
+
+A provider's message is held to the API's own input rules: the body is read by the API's strict
+JSON reader (``core.parsers``), amounts are decimal strings with at most the currency's places,
+free text is printable (``shared.text``) and strings are JSON strings. Unknown fields are allowed:
+a provider adds fields to its messages without notice.
 """
 
 from __future__ import annotations
@@ -10,16 +15,18 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import ValidationError
 
 from apps.payments.queries import order_paid_by
 from apps.webhooks.models import Provider
+from core.parsers import read_json, require_json_media_type
 from shared.exceptions import DomainError
-from shared.money import MONEY_DIGITS, MONEY_PLACES, Money
+from shared.money import CURRENCY_MINOR_UNITS, Money
+from shared.strict import AmountField, StrictCharField
+from shared.text import PrintableTextField
 
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
@@ -35,22 +42,30 @@ SHIPMENT_DELIVERED = "shipment.delivered"
 
 
 class PaymentReferenceData(serializers.Serializer):
-    provider_reference = serializers.CharField(
+    provider_reference = StrictCharField(
         max_length=100, help_text="The provider's reference of the payment (from `pay`)."
     )
 
 
 class AmountData(serializers.Serializer):
-    amount = serializers.DecimalField(
-        max_digits=MONEY_DIGITS,
-        decimal_places=MONEY_PLACES,
-        help_text="The amount, as a decimal string.",
+    amount = AmountField(
+        help_text="The amount as a decimal string, with at most the currency's decimal places "
+        '(2 for EUR: "30.40", never "30.400", "3.04e1" or the number 30.4).'
     )
-    currency = serializers.CharField(min_length=3, max_length=3)
+    currency = serializers.ChoiceField(choices=sorted(CURRENCY_MINOR_UNITS))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        amount, currency = attrs["amount"], attrs["currency"]
+        # As written: "30.400" is 30.40, but a sender that writes three places for EUR is wrong
+        # about the currency or the amount, and neither is ours to guess.
+        written_places = max(0, -int(amount.as_tuple().exponent))
+        places = CURRENCY_MINOR_UNITS[currency]
+        if written_places > places:
+            raise ValidationError(
+                {"amount": [f"{currency} amounts have at most {places} decimal places."]}
+            )
         try:
-            attrs["money"] = Money.of(attrs["amount"], attrs["currency"])
+            attrs["money"] = Money.of(amount, currency)
         except DomainError as exc:
             raise ValidationError({"amount": [exc.detail]}) from exc
         return attrs
@@ -61,34 +76,34 @@ class PaymentSucceededData(PaymentReferenceData, AmountData):
 
 
 class RefundReferenceData(PaymentReferenceData):
-    refund_reference = serializers.CharField(
+    refund_reference = StrictCharField(
         max_length=100, help_text="The provider's reference of the refund."
     )
 
 
 class RefundSucceededData(RefundReferenceData, AmountData):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    reason = PrintableTextField(max_length=500, required=False, allow_blank=True)
 
 
 class RefundFailedData(RefundReferenceData):
-    reason = serializers.CharField(max_length=500, help_text="Why the provider refused it.")
+    reason = PrintableTextField(max_length=500, help_text="Why the provider refused it.")
 
 
 class PaymentFailedData(PaymentReferenceData):
-    reason = serializers.CharField(max_length=500, help_text="Why the provider declined it.")
+    reason = PrintableTextField(max_length=500, help_text="Why the provider declined it.")
 
 
 class PaymentRefundedData(PaymentReferenceData):
-    refund_reference = serializers.CharField(
+    refund_reference = StrictCharField(
         max_length=100, required=False, help_text="The provider's reference of the refund."
     )
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    reason = PrintableTextField(max_length=500, required=False, allow_blank=True)
 
 
 class ShipmentData(serializers.Serializer):
     order_id = serializers.UUIDField()
-    carrier = serializers.CharField(max_length=64)
-    tracking_number = serializers.CharField(max_length=64)
+    carrier = StrictCharField(max_length=64)
+    tracking_number = StrictCharField(max_length=64)
 
 
 # --- whole messages (the discriminated union the endpoints accept) -------------------------------
@@ -246,18 +261,14 @@ class _EnvelopeSerializer(serializers.Serializer):
         return value
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a valid JSON number")
+def parse(provider: Provider | str, body: bytes, *, content_type: str | None) -> Message:
+    """Read and validate a body as the API reads its own.
 
-
-def parse(provider: Provider | str, body: bytes) -> Message:
-    """Read and validate a body; raises DRF's ParseError or ValidationError (400)."""
-    try:
-        document = json.loads(
-            body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ParseError(f"The body is not JSON: {exc}") from exc
+    Raises DRF's UnsupportedMediaType (415: not declared ``application/json`` in UTF-8),
+    ParseError (400: not strict JSON) or ValidationError (400: not a valid message).
+    """
+    require_json_media_type(content_type)
+    document = read_json(body)
     envelope = _EnvelopeSerializer(data=document, context={"provider": provider})
     envelope.is_valid(raise_exception=True)
     kind = MESSAGE_TYPES[envelope.validated_data["type"]]
@@ -267,7 +278,10 @@ def parse(provider: Provider | str, body: bytes) -> Message:
 
 
 def message_type_of(body: bytes) -> str:
-    """The ``type`` a body claims, for the log of a message that failed validation; else ""."""
+    """The ``type`` a body claims, for the log of a message that failed validation; else "".
+
+    Read leniently on purpose: the log says what the sender meant, whatever was wrong with it.
+    """
     try:
         claimed = json.loads(body.decode("utf-8")).get("type", "")
     except (UnicodeDecodeError, ValueError, RecursionError, AttributeError):

@@ -2,7 +2,9 @@
 
 1. Verify the signature. A bad or missing one is logged ``rejected`` in a transaction of its own
    and nothing else happens (401).
-2. Parse and validate the body. A malformed one is logged ``rejected`` too (400).
+2. Parse and validate the body by the API's rules: declared as ``application/json`` in UTF-8
+   (else 415), strict JSON (else 400), a valid message (else 400). A refused one is logged
+   ``rejected`` too, and nothing else happens.
 3. In one transaction: insert the log row as ``processed`` in a savepoint. If the unique index
    refuses it, another row already claimed the webhook id: log a ``duplicate`` and stop (200).
    Otherwise apply the message in a savepoint. A stale message (the order already moved past it)
@@ -67,7 +69,7 @@ def receive(provider: Provider, *, headers: Mapping[str, str], body: bytes) -> R
     entry.signature_valid = True
     entry.webhook_id = verified.webhook_id
     try:
-        message = parse(provider, body)
+        message = parse(provider, body, content_type=_header(headers, "content-type") or None)
     except APIException as exc:
         entry.message_type = message_type_of(body)
         return reject(entry, exc)

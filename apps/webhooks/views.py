@@ -2,7 +2,8 @@
 
 No user authentication and no CSRF: the Standard Webhooks signature is the authentication. The
 view hands the raw body and the headers to :func:`apps.webhooks.receiver.receive` and turns its
-receipt into the answer.
+receipt into the answer. The body is never read through DRF's parsers: the signature covers the
+bytes as sent, and the receiver parses them by the API's rules once the signature holds.
 """
 
 from __future__ import annotations
@@ -103,7 +104,14 @@ def _schema(provider: Provider) -> Any:
         ],
         responses={
             200: WebhookOutcomeSerializer,
-            400: PROBLEM,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="`malformed_request`: not strict JSON (duplicate keys, nesting deeper "
+                "than the API allows). `validation_error`: not a valid message, such as an amount "
+                "that is not a decimal string within the currency's places, free text that is not "
+                "printable, or a number where a string belongs (`errors` names the field). Logged "
+                "as rejected; nothing applied.",
+            ),
             401: OpenApiResponse(
                 OpenApiTypes.OBJECT,
                 description="`webhook_signature_invalid`: missing headers, a stale timestamp or "
@@ -112,6 +120,11 @@ def _schema(provider: Provider) -> Any:
             404: PROBLEM,
             409: PROBLEM,
             413: PROBLEM,
+            415: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="`unsupported_media_type`: the body is not declared as "
+                "`application/json` (charset utf-8 or none). Logged as rejected; nothing applied.",
+            ),
             422: PROBLEM,
             503: PROBLEM,
         },

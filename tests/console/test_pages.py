@@ -64,6 +64,30 @@ def test_each_page_and_its_live_part_render_for_staff(
     assert "<html" not in fragment.content.decode()
 
 
+class RealPaymentProvider:
+    """Stands for the client of a real payment provider: it says so. Never called here."""
+
+    simulated = False
+
+
+def test_every_page_names_the_provider_clients_in_use_and_marks_the_simulated_ones(
+    operator: Client, settings: Any
+) -> None:
+    settings.OMS_PAYMENT_PROVIDER = f"{__name__}.RealPaymentProvider"
+    for page in PAGES:
+        html = operator.get(page).content.decode()
+        line = html.split('id="providers"', 1)[1].split("</p>", 1)[0]
+        payment = line.split('data-role="payment"', 1)[1].split("</span>", 1)[0]
+        carrier = line.split('data-role="carrier"', 1)[1].split("</span>", 1)[0]
+        assert payment.endswith(f">Payment provider: {__name__}.RealPaymentProvider")
+        assert "simulated" not in payment
+        assert 'class="simulated"' in line
+        assert carrier.endswith(">Carrier: simulated (apps.webhooks.ledger.LedgerCarrier)")
+        assert "no parcel moves" in carrier  # why it matters, on hover
+    # Not shown to whoever is not logged in.
+    assert 'id="providers"' not in Client().get("/console/login/").content.decode()
+
+
 def test_the_funnel_counts_are_the_apis_statistics(
     operator: Client, customer: Any, staff_client: Any
 ) -> None:

@@ -1,7 +1,9 @@
 """No input yields a 500, and every refusal is a problem document that changed nothing.
 
 Each case found by fuzzing or by hand: impossible webhook timestamps, oversized and deeply nested
-bodies, lenient money, duplicate keys, foreign charsets, HTML errors under /api/, sloppy paging.
+bodies, lenient money, duplicate keys, foreign charsets, HTML errors under /api/, sloppy paging;
+and one rule wherever input comes in: provider webhooks are read like API bodies, and headers
+are checked before an idempotent replay (free text has its own module, ``test_free_text.py``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from rest_framework.test import APIClient
 from apps.events.models import StoredEvent
 from apps.idempotency.models import IdempotencyRecord
 from apps.orders.models import Order, OrderItem
-from apps.orders.tests.factories import create_order
+from apps.orders.state_machine import OrderState
+from apps.orders.tests.factories import create_order, move_to
+from apps.payments.models import Payment
+from apps.payments.tests.helpers import submitted_order
 from apps.webhooks.models import WebhookLog, WebhookOutcome
-from apps.webhooks.tests.helpers import new_webhook_id
+from apps.webhooks.tests.helpers import SECRETS, new_webhook_id, payment_succeeded, post_webhook
+from core.parsers import MAX_DEPTH
 
 pytestmark = pytest.mark.django_db
 
@@ -220,6 +226,104 @@ def test_a_string_where_a_number_belongs_and_a_number_where_a_string_belongs_are
     fractional_quantity = order_with_price('"1.00"').replace('"quantity": 1', '"quantity": 1.0')
     assert_problem(post_raw(customer_client, fractional_quantity), 400, "validation_error")
     assert written() == before
+
+
+# --- one rule everywhere: webhooks read like API bodies ------------------------------------------
+
+
+def amount_spelled(raw: str) -> Any:
+    """A payment.succeeded body whose amount is ``raw`` JSON text (the payment's is "14.90")."""
+
+    def body(payment: Payment) -> bytes:
+        text = json.dumps(payment_succeeded(payment))
+        return text.replace('"amount": "14.90"', f'"amount": {raw}').encode()
+
+    return body
+
+
+def with_duplicate_type(payment: Payment) -> bytes:
+    succeeded = json.dumps(payment_succeeded(payment))
+    return succeeded.replace('{"type": ', '{"type": "payment.failed", "type": ', 1).encode()
+
+
+def nested_too_deep(payment: Payment) -> bytes:
+    message = payment_succeeded(payment)
+    message["data"]["extra"] = json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    return json.dumps(message).encode()
+
+
+WEBHOOK_REFUSALS = {
+    "duplicate-keys": (with_duplicate_type, "application/json", 400, "malformed_request"),
+    "nested-too-deep": (nested_too_deep, "application/json", 400, "malformed_request"),
+    "no-content-type": (amount_spelled('"14.90"'), "", 415, "unsupported_media_type"),
+    "text-plain": (amount_spelled('"14.90"'), "text/plain", 415, "unsupported_media_type"),
+    "amount-extra-decimal": (
+        amount_spelled('"14.900"'),
+        "application/json",
+        400,
+        "validation_error",
+    ),
+    "amount-exponent": (amount_spelled('"1.49e1"'), "application/json", 400, "validation_error"),
+    "amount-json-number": (amount_spelled("14.9"), "application/json", 400, "validation_error"),
+}
+
+
+@pytest.mark.parametrize(
+    ("make_body", "content_type", "status", "code"),
+    WEBHOOK_REFUSALS.values(),
+    ids=WEBHOOK_REFUSALS.keys(),
+)
+def test_a_webhook_the_api_would_refuse_is_refused_alike_and_applies_nothing(
+    anon_client: APIClient,
+    customer: Any,
+    settings: Any,
+    make_body: Any,
+    content_type: str,
+    status: int,
+    code: str,
+) -> None:
+    settings.OMS_WEBHOOK_SECRETS = {provider: [secret] for provider, secret in SECRETS.items()}
+    order, payment = submitted_order(customer, "card")
+    assert str(payment.amount) == "14.90"
+    before = written()
+    response = post_webhook(anon_client, "payment", make_body(payment), content_type=content_type)
+    problem = assert_problem(response, status, code)
+    if code == "validation_error":
+        assert list(problem["errors"]["data"]) == ["amount"]
+    assert written() == before
+    assert Order.objects.get(id=order.id).state == "PENDING"
+    # The one row every webhook leaves: signature valid, message rejected.
+    log = WebhookLog.objects.get()
+    assert (log.outcome, log.signature_valid) == (WebhookOutcome.REJECTED, True)
+
+
+# --- one rule everywhere: a replay checks the request's headers first -----------------------------
+
+
+@pytest.mark.parametrize("command", ["cancel", "process"])
+def test_a_malformed_if_match_is_400_even_when_its_idempotency_key_was_seen(
+    customer_client: APIClient, staff_client: APIClient, customer: Any, command: str
+) -> None:
+    if command == "cancel":
+        client, order = customer_client, create_order(customer)
+    else:
+        client, order = staff_client, move_to(create_order(customer), OrderState.PAID)
+    url = f"/api/v1/orders/{order.id}/{command}/"
+    key = f"{command}-once"
+    version = f'"{order.version}"'
+    first = client.post(url, {}, format="json", HTTP_IF_MATCH=version, HTTP_IDEMPOTENCY_KEY=key)
+    assert first.status_code == 200, first.content
+    before = written()
+    for malformed in ("two", '"1', "W/", ""):
+        replayed = client.post(
+            url, {}, format="json", HTTP_IF_MATCH=malformed, HTTP_IDEMPOTENCY_KEY=key
+        )
+        body = assert_problem(replayed, 400, "validation_error")
+        assert list(body["errors"]) == ["If-Match"]
+    assert written() == before
+    again = client.post(url, {}, format="json", HTTP_IF_MATCH=version, HTTP_IDEMPOTENCY_KEY=key)
+    assert (again.status_code, again["Idempotent-Replayed"]) == (200, "true")
+    assert again.json() == first.json()
 
 
 # --- point 5: one error shape, one pagination convention ----------------------------------------

@@ -1,8 +1,9 @@
 """``@idempotent`` on a minimal view whose command writes an ``auth.Group`` row.
 
 The view is domain-free on purpose: these tests pin the decorator's own contract (one transaction,
-only 2xx kept, non-2xx leaves nothing behind, replay, 422, key validation, required keys), while
-tests/integration exercises it on the real order and dead-letter endpoints.
+only 2xx kept, non-2xx leaves nothing behind, replay, 422, key validation, required keys, request
+checks before a replay), while tests/integration exercises it on the real order and dead-letter
+endpoints.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.urls import path
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,8 +56,27 @@ class UndecoratedGroupView(APIView):
         return Response({"groups": Group.objects.count()})
 
 
+def colour_of(request: Request) -> str:
+    """A header the fingerprint leaves out, read and checked by the handler."""
+    colour = request.headers.get("X-Colour", "red")
+    if colour not in ("red", "blue"):
+        raise ValidationError({"X-Colour": ["Must be red or blue."]})
+    return colour
+
+
+class CheckedGroupView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @idempotent(checks=[colour_of])
+    def post(self, request: Request) -> Response:
+        name = f"{request.data['name']}-{colour_of(request)}"
+        Group.objects.create(name=name)
+        return Response({"name": name}, status=201)
+
+
 urlpatterns = [
     path("groups/", GroupCreateView.as_view(), name="groups"),
+    path("checked-groups/", CheckedGroupView.as_view(), name="checked-groups"),
     *idempotent_routes(
         [path("wrapped/", UndecoratedGroupView.as_view(), name="wrapped")], "wrapped"
     ),
@@ -189,3 +210,32 @@ def test_keys_outside_printable_ascii_are_400_and_write_nothing(
     assert response.json()["code"] == "validation_error"
     assert Group.objects.count() == 0
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_request_checks_run_before_a_replay_as_before_the_first_run(client: APIClient) -> None:
+    refused = client.post(
+        "/checked-groups/",
+        {"name": "a"},
+        format="json",
+        HTTP_X_COLOUR="x",
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+    assert refused.status_code == 400
+    assert "X-Colour" in refused.json()["errors"]
+    first = client.post("/checked-groups/", {"name": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert first.status_code == 201
+    # Same key, same body: without the check first, this would replay the 201.
+    replay = client.post(
+        "/checked-groups/",
+        {"name": "a"},
+        format="json",
+        HTTP_X_COLOUR="x",
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+    assert replay.status_code == 400
+    assert replay["Content-Type"] == "application/problem+json"
+    assert "X-Colour" in replay.json()["errors"]
+    assert list(Group.objects.values_list("name", flat=True)) == ["a-red"]
+    assert IdempotencyRecord.objects.count() == 1
+    again = client.post("/checked-groups/", {"name": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert (again.status_code, again["Idempotent-Replayed"]) == (201, "true")
