@@ -8,7 +8,13 @@ so a change to the lifecycle is made, and reviewed, in this app alone.
 from __future__ import annotations
 
 from apps.orders.models import Order
-from apps.orders.state_machine import TERMINAL_STATES, OrderState, is_terminal, transition
+from apps.orders.state_machine import (
+    TERMINAL_STATES,
+    OrderState,
+    can_transition,
+    is_terminal,
+    transition,
+)
 from shared.exceptions import InvalidStateTransition
 
 # The forward path of an order; the terminal states CANCELLED and FAILED are off it.
@@ -29,6 +35,30 @@ def awaits_payment(order: Order) -> bool:
 def ensure_can_be_paid(order: Order) -> None:
     """InvalidStateTransition (409) unless the order can still become PAID."""
     transition(order.state, OrderState.PAID)
+
+
+# What a command would find in an order of ``state`` (its ``allowed_actions``): the same table
+# the ensure_* checks and OrderService's commands consult.
+
+
+def can_be_paid_in(state: str) -> bool:
+    return can_transition(state, OrderState.PAID)
+
+
+def can_be_cancelled_in(state: str) -> bool:
+    return can_transition(state, OrderState.CANCELLED)
+
+
+def can_start_processing_in(state: str) -> bool:
+    return can_transition(state, OrderState.PROCESSING)
+
+
+def can_be_shipped_in(state: str) -> bool:
+    return can_transition(state, OrderState.SHIPPED)
+
+
+def can_be_delivered_in(state: str) -> bool:
+    return can_transition(state, OrderState.DELIVERED)
 
 
 def awaits_processing(order: Order) -> bool:

@@ -37,14 +37,21 @@ class SectionProvider:
     for_orders: Callable[[list[uuid.UUID]], Mapping[uuid.UUID, Section]]
     subquery: Callable[[], Expression]
     from_json: Callable[[Mapping[str, Any]], Section]
+    # The serializer class declaring the section's shape in the OpenAPI schema (for a section
+    # of rows, the shape of one row), so that a generated client gets a typed object.
+    schema: type[Any] | None = None
 
 
 def provider_for(
-    model: type[Model], fields: tuple[str, ...], section_of: Callable[[Any], Section]
+    model: type[Model],
+    fields: tuple[str, ...],
+    section_of: Callable[[Any], Section],
+    *,
+    schema: type[Any] | None = None,
 ) -> SectionProvider:
     """The provider of the section ``section_of`` makes from the row of ``model`` whose
     ``order_id`` is the order's (one per order): read for a page in one query, or carried in
-    the order's own query as a JSON object of ``fields``."""
+    the order's own query as a JSON object of ``fields``. ``schema``: its serializer."""
 
     def for_orders(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, Section]:
         rows = model._default_manager.filter(order_id__in=order_ids).only(*fields)
@@ -56,7 +63,9 @@ def provider_for(
     def from_json(data: Mapping[str, Any]) -> Section:
         return section_of(instance_from_json(model, data))
 
-    return SectionProvider(for_orders=for_orders, subquery=subquery, from_json=from_json)
+    return SectionProvider(
+        for_orders=for_orders, subquery=subquery, from_json=from_json, schema=schema
+    )
 
 
 def provider_for_many(
@@ -65,9 +74,11 @@ def provider_for_many(
     entry_of: Callable[[Any], dict[str, Any]],
     *,
     order_by: tuple[str, ...],
+    schema: type[Any] | None = None,
 ) -> SectionProvider:
     """The provider of a section listing the rows of ``model`` whose ``order_id`` is the order's
-    (any number, in ``order_by`` order), as ``{"rows": [entry, ...]}``; the same two ways."""
+    (any number, in ``order_by`` order), as ``{"rows": [entry, ...]}``; the same two ways.
+    ``schema``: the serializer of one entry."""
 
     def for_orders(order_ids: list[uuid.UUID]) -> dict[uuid.UUID, Section]:
         found: dict[uuid.UUID, Section] = {}
@@ -84,7 +95,9 @@ def provider_for_many(
     def from_json(data: Mapping[str, Any]) -> Section:
         return {"rows": [entry_of(instance_from_json(model, row)) for row in data["rows"]]}
 
-    return SectionProvider(for_orders=for_orders, subquery=subquery, from_json=from_json)
+    return SectionProvider(
+        for_orders=for_orders, subquery=subquery, from_json=from_json, schema=schema
+    )
 
 
 _providers: dict[str, SectionProvider] = {}
@@ -104,6 +117,13 @@ def unregister(name: str) -> None:
 
 def registered_names() -> list[str]:
     return sorted(_providers)
+
+
+def schema_of(name: str) -> type[Any] | None:
+    """The serializer declaring the shape of the section ``name``; None when its provider
+    declares none (or no provider is registered under that name)."""
+    provider = _providers.get(name)
+    return provider.schema if provider is not None else None
 
 
 def sections_for(order_ids: Iterable[uuid.UUID]) -> dict[str, Mapping[uuid.UUID, Section]]:

@@ -24,6 +24,7 @@ from apps.orders.projections import STATS_CACHE_KEY
 from apps.orders.state_machine import OrderState
 from shared import clock
 from shared.money import format_amount
+from shared.timestamps import utc_text
 
 
 def order_statistics() -> dict[str, Any]:
@@ -35,7 +36,7 @@ def order_statistics() -> dict[str, Any]:
     as_of = StoredEvent.objects.aggregate(head=Max("position"))["head"] or 0
     stats = {
         "as_of_position": as_of,
-        "generated_at": clock.now().isoformat(),
+        "generated_at": utc_text(clock.now()),
         "max_age_seconds": settings.OMS_STATS_CACHE_SECONDS,
         "orders_per_state": _orders_per_state(),
         "revenue": _revenue(),

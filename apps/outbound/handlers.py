@@ -19,6 +19,7 @@ from apps.events.models import StoredEvent
 from apps.outbound.models import OutboundMessage, WebhookEndpoint
 from apps.outbound.names import public_name
 from shared import clock
+from shared.timestamps import utc_text, with_utc_z
 
 _WEBHOOK_IDS = uuid.UUID("6f1c1f0e-4f0b-4d55-9a57-0d7b0c3e2a41")
 
@@ -39,7 +40,7 @@ def body_of(event: EventEnvelope, sequence: int) -> str:
     return json.dumps(
         {
             "type": public_name(event.event_type),
-            "timestamp": event.occurred_at.isoformat(),
+            "timestamp": utc_text(event.occurred_at),
             "data": {
                 "event_id": str(event.event_id),
                 "order_id": str(event.partition_key),
@@ -47,7 +48,8 @@ def body_of(event: EventEnvelope, sequence: int) -> str:
                 "position": event.position,
                 "aggregate_type": event.aggregate_type,
                 "aggregate_id": str(event.aggregate_id),
-                "payload": event.payload,
+                # Moments in the API's one form, whatever form the stored payload has.
+                "payload": with_utc_z(event.payload),
             },
         },
         separators=(",", ":"),

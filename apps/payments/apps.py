@@ -8,7 +8,8 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from apps.orders import sections, verification
+        from apps.orders import actions, sections, verification
+        from apps.payments.actions import PAY, REFUND
         from apps.payments.sections import PROVIDER, REFUNDS
         from apps.payments.strategies import check_configuration
         from apps.payments.verification import check_money
@@ -17,4 +18,6 @@ class PaymentsConfig(AppConfig):
         check_configuration()
         sections.register("payment", PROVIDER)
         sections.register("refunds", REFUNDS)
+        actions.register(PAY)
+        actions.register(REFUND)
         verification.register_check("payment money", check_money)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from apps.orders.sections import provider_for, provider_for_many
+from apps.payments.api.v1.serializers import PaymentSectionOutputSerializer, RefundOutputSerializer
 from apps.payments.models import Payment, Refund
 from shared.money import format_amount
+from shared.timestamps import optional_utc_text, utc_text
 
 FIELDS = (
     "id",
@@ -34,15 +36,15 @@ def section_of(payment: Payment) -> dict[str, Any]:
         "currency": payment.currency,
         "provider_reference": payment.provider_reference,
         "approval_url": payment.approval_url or None,
-        "expires_at": payment.expires_at.isoformat() if payment.expires_at else None,
+        "expires_at": optional_utc_text(payment.expires_at),
         "failure_reason": payment.failure_reason,
         "refunded_amount": format_amount(payment.amount_refunded, payment.currency),
         "refund_pending_amount": format_amount(payment.amount_refund_pending, payment.currency),
-        "updated_at": payment.updated_at.isoformat(),
+        "updated_at": utc_text(payment.updated_at),
     }
 
 
-PROVIDER = provider_for(Payment, FIELDS, section_of)
+PROVIDER = provider_for(Payment, FIELDS, section_of, schema=PaymentSectionOutputSerializer)
 
 REFUND_FIELDS = (
     "id",
@@ -70,9 +72,15 @@ def refund_entry(refund: Refund) -> dict[str, Any]:
         "reason": refund.reason,
         "failure_reason": refund.failure_reason,
         "provider_reference": refund.provider_reference,
-        "created_at": refund.created_at.isoformat(),
-        "settled_at": refund.settled_at.isoformat() if refund.settled_at else None,
+        "created_at": utc_text(refund.created_at),
+        "settled_at": optional_utc_text(refund.settled_at),
     }
 
 
-REFUNDS = provider_for_many(Refund, REFUND_FIELDS, refund_entry, order_by=("created_at", "id"))
+REFUNDS = provider_for_many(
+    Refund,
+    REFUND_FIELDS,
+    refund_entry,
+    order_by=("created_at", "id"),
+    schema=RefundOutputSerializer,
+)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from apps.orders.sections import provider_for
+from apps.shipping.api.v1.serializers import ShipmentSectionOutputSerializer
 from apps.shipping.models import Shipment
 from shared.money import format_amount
+from shared.timestamps import optional_utc_text
 
 FIELDS = (
     "id",
@@ -33,9 +35,9 @@ def section_of(shipment: Shipment) -> dict[str, Any]:
         "currency": shipment.currency,
         "tracking_number": shipment.tracking_number,
         "estimated_delivery": shipment.estimated_delivery.isoformat(),
-        "shipped_at": shipment.shipped_at.isoformat() if shipment.shipped_at else None,
-        "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
+        "shipped_at": optional_utc_text(shipment.shipped_at),
+        "delivered_at": optional_utc_text(shipment.delivered_at),
     }
 
 
-PROVIDER = provider_for(Shipment, FIELDS, section_of)
+PROVIDER = provider_for(Shipment, FIELDS, section_of, schema=ShipmentSectionOutputSerializer)

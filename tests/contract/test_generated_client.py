@@ -2,12 +2,15 @@
 
 openapi-python-client turns ``/api/schema/`` into a Python package; the test imports it and walks
 an order through it: create, list, read, pay, cancel, read the timeline, and read a refusal as a
-problem document. A schema that documents something else than the server answers (a bare array
-for a paginated list, an error body that is not a problem) breaks the generated code here.
+problem document; then, as staff, takes a paid order to delivery and gives some money back. A
+schema that documents something else than the server answers (a bare array for a paginated list,
+an error body that is not a problem, a section left an untyped dict) breaks the generated code
+here.
 """
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import subprocess
 import sys
@@ -18,6 +21,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from apps.orders.commands import Actor
+from apps.payments.commands import RecordPaymentResult
+from apps.payments.services import PaymentService
 from tests.contract.conftest import Identity
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -110,7 +116,12 @@ def test_a_generated_client_creates_lists_pays_cancels_and_reads_the_timeline(
 
     read = operation("orders_retrieve").sync(order.id, client=client)
     assert read.id == order.id
-    assert read.payment["status"] == "requested"
+    assert isinstance(read.payment, model("PaymentSectionOutput"))
+    assert read.payment.status == model("PaymentOutputStatusEnum")("requested")
+    assert isinstance(read.payment.updated_at, datetime.datetime)
+    assert read.shipment is None
+    assert read.refunds == []
+    assert read.allowed_actions == ["cancel", "pay"]
 
     paid = operation("orders_pay").sync_detailed(order.id, client=client)
     assert paid.status_code == 202, paid.content
@@ -140,3 +151,61 @@ def test_a_generated_client_creates_lists_pays_cancels_and_reads_the_timeline(
         order.id, client=client, aggregate_type=model("OrdersEventsAggregateType")("payment")
     )
     assert {event.aggregate_type for event in payment_only.results} == {"payment"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_generated_client_reads_the_payment_shipment_and_refunds_as_typed_objects(
+    oms_client: Any,
+    live_server: Any,
+    contract_customer: Identity,
+    contract_staff: Identity,
+) -> None:
+    def client_of(identity: Identity) -> Any:
+        return oms_client.AuthenticatedClient(
+            base_url=live_server.url,
+            token=identity.token,
+            prefix="Token",
+            raise_on_unexpected_status=True,
+        )
+
+    customer, staff = client_of(contract_customer), client_of(contract_staff)
+    body = model("CreateOrderInputRequest").from_dict(
+        {
+            "currency": "EUR",
+            "items": [{"sku": "A-1", "name": "A", "quantity": 2, "unit_price": "12.50"}],
+        }
+    )
+    order = operation("orders_create").sync(client=customer, body=body)
+    paid = operation("orders_pay").sync(order.id, client=customer)
+    # The provider's answer (what its webhook applies); the shipment is requested in reaction.
+    PaymentService().record_result(
+        RecordPaymentResult(
+            provider_reference=paid.provider_reference, succeeded=True, actor=Actor.system()
+        )
+    )
+    shipped = operation("orders_ship").sync(order.id, client=staff)
+    assert shipped.allowed_actions == ["deliver", "refund"]
+    operation("orders_deliver").sync(order.id, client=staff)
+    refund_body = model("RefundByAmountInputRequest").from_dict(
+        {"amount": "5.00", "reason": "late"}
+    )
+    refund = operation("orders_refunds_create").sync(order.id, client=staff, body=refund_body)
+    assert isinstance(refund, model("RefundOutput"))
+
+    read = operation("orders_retrieve").sync(order.id, client=customer)
+    assert read.state == model("StateEnum")("DELIVERED")
+    assert read.allowed_actions == []
+    assert isinstance(read.payment, model("PaymentSectionOutput"))
+    assert read.payment.status == model("PaymentOutputStatusEnum")("succeeded")
+    assert read.payment.amount == "30.40"
+    assert isinstance(read.shipment, model("ShipmentSectionOutput"))
+    assert isinstance(read.shipment.shipped_at, datetime.datetime)
+    assert isinstance(read.shipment.delivered_at, datetime.datetime)
+    assert isinstance(read.shipment.estimated_delivery, datetime.date)
+    (listed_refund,) = read.refunds
+    assert isinstance(listed_refund, model("RefundOutput"))
+    assert (listed_refund.amount, listed_refund.reason) == ("5.00", "late")
+    assert isinstance(listed_refund.created_at, datetime.datetime)
+    # Nothing the server sent was left over as an untyped extra.
+    for typed in (read, read.payment, read.shipment, listed_refund):
+        assert typed.additional_properties == {}, type(typed).__name__

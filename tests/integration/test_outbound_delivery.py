@@ -20,6 +20,7 @@ from apps.outbound import sender
 from apps.outbound.models import DeliveryAttempt, MessageStatus, OutboundMessage
 from apps.payments.commands import RecordPaymentResult
 from apps.payments.services import PaymentService
+from shared.timestamps import utc_text
 from tests.support.webhook_receiver import (
     Arrival,
     Receiver,
@@ -325,7 +326,7 @@ def test_the_message_carries_the_public_payload_the_order_and_its_sequence(
     event = StoredEvent.objects.get(event_type="OrderCreated")
     assert arrival.body == {
         "type": "order.created",
-        "timestamp": event.occurred_at.isoformat(),
+        "timestamp": utc_text(event.occurred_at),
         "data": {
             "event_id": str(event.event_id),
             "order_id": order_id,

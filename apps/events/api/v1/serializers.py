@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from apps.events.models import ParkedEvent, StoredEvent
 from shared.strict import StrictCharField
+from shared.timestamps import StoredJSONField
 
 
 class StoredEventOutputSerializer(serializers.ModelSerializer):
+    payload = StoredJSONField()
+    metadata = StoredJSONField()
+
     class Meta:
         model = StoredEvent
         fields = (
@@ -35,6 +40,8 @@ class EventStreamFilterSerializer(serializers.Serializer):
     )
 
 
+# v1 changes only by adding: a field renamed or replaced stays, marked deprecated in the schema.
+@extend_schema_serializer(deprecate_fields=["has_more"])
 class EventStreamPageSerializer(serializers.Serializer):
     next = serializers.URLField(
         allow_null=True, help_text="The next page, or null when this page reached the end."
@@ -46,6 +53,9 @@ class EventStreamPageSerializer(serializers.Serializer):
         help_text="The position to store and to ask for next (`after=`), also at the end."
     )
     results = StoredEventOutputSerializer(many=True)
+    has_more = serializers.BooleanField(
+        help_text="Deprecated: whether a next page exists; read `next` (null at the end)."
+    )
 
 
 class DeadLetterOutputSerializer(serializers.ModelSerializer):

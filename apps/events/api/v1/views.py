@@ -71,6 +71,7 @@ class EventStreamView(APIView):
                 "previous": None,
                 "next_after": next_after,
                 "results": s.StoredEventOutputSerializer(page, many=True).data,
+                "has_more": has_more,
             }
         )
 

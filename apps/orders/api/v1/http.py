@@ -1,16 +1,19 @@
 """What the order endpoints, and the payment and shipping endpoints beside them, read from a
-request (who acts, the version it expects) and answer with (an order)."""
+request (who acts, the version it expects), whom they let issue a command, and what they answer
+with (an order)."""
 
 from __future__ import annotations
 
 import re
 
 from django.db.models import prefetch_related_objects
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apps.orders import sections
+from apps.orders import actions, sections
 from apps.orders.api.v1 import serializers as s
 from apps.orders.commands import Actor
 from apps.orders.models import Order
@@ -36,16 +39,43 @@ def expected_version_of(request: Request) -> int | None:
     return int(value.removeprefix("W/").strip('"'))
 
 
-def order_response(order: Order, code: int = 200, *, created: bool = False) -> Response:
+def permission_to(action: str) -> type[BasePermission]:
+    """The permission of the endpoint of ``action``: the rule ``allowed_actions`` lists it by
+    (anonymous callers get 401, callers the action is not for 403)."""
+
+    class MayIssue(BasePermission):
+        message = f"Only staff may {action} an order."
+
+        def has_permission(self, request: Request, view: APIView) -> bool:
+            user = request.user
+            if not (user and user.is_authenticated):
+                return False
+            return actions.may_issue(action, is_staff=bool(user.is_staff))
+
+    MayIssue.__name__ = MayIssue.__qualname__ = f"MayIssue_{action}"
+    return MayIssue
+
+
+def ensure_may_issue(action: str, request: Request) -> None:
+    """PermissionDenied (403) unless the caller may issue ``action``, by the same rule, for an
+    endpoint that first makes sure the order is visible to them (404 otherwise)."""
+    if not actions.may_issue(action, is_staff=bool(request.user.is_staff)):
+        raise PermissionDenied(f"Only staff may {action} an order.")
+
+
+def order_response(
+    order: Order, code: int = 200, *, viewer: Actor, created: bool = False
+) -> Response:
     """The order as it stands, from the object in hand: the one a command wrote and returned, or
     the one a read loaded. Nothing it wrote is read back (its ETag is the version it wrote);
     a command's order gets its items (no command changes them) and the other apps' sections
-    read, unless it was just created: reactions start after the commit, so it has none yet."""
+    read, unless it was just created: reactions start after the commit, so it has none yet.
+    ``viewer``: the caller, whose ``allowed_actions`` it lists."""
     if created:
         known = sections.none_yet()
     else:
         prefetch_related_objects([order], "items")
         known = sections.carried_by(order) or sections.sections_for([order.id])
-    response = Response(s.order_payload(order, known), status=code)
+    response = Response(s.order_payload(order, known, viewer=viewer), status=code)
     response["ETag"] = f'"{order.version}"'
     return response

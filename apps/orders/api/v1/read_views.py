@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -14,11 +13,56 @@ from rest_framework.views import APIView
 
 from apps.orders import queries
 from apps.orders.models import OrderSummary
-from apps.orders.state_machine import OrderState
+from apps.orders.state_machine import OrderState, allowed_transitions
 from apps.orders.statistics import order_statistics
 from shared.money import format_amount
 from shared.openapi import PROBLEM
 from shared.pagination import StrictCursorPagination, page_of, paginated
+from shared.timestamps import optional_utc_text
+
+
+class DurationStatsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Orders measured.")
+    mean_seconds = serializers.FloatField(allow_null=True)
+    p95_seconds = serializers.FloatField(allow_null=True, help_text="Nearest rank.")
+
+
+class RevenueDaySerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="The day of payment (UTC).")
+    currency = serializers.CharField()
+    paid_orders = serializers.IntegerField()
+    amount = serializers.CharField()
+
+
+class RevenueSerializer(serializers.Serializer):
+    per_currency = serializers.DictField(
+        child=serializers.CharField(), help_text="Paid revenue by currency code."
+    )
+    per_day = RevenueDaySerializer(many=True)
+
+
+class OrdersPerStateSerializer(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {state.value: serializers.IntegerField() for state in OrderState}
+
+
+# v1 changes only by adding: ``as_of_sequence`` was renamed ``as_of_position`` and stays, with
+# the same value, for the clients that read it.
+@extend_schema_serializer(deprecate_fields=["as_of_sequence"])
+class OrderStatisticsSerializer(serializers.Serializer):
+    as_of_position = serializers.IntegerField(
+        help_text="The last log position the numbers include."
+    )
+    as_of_sequence = serializers.IntegerField(
+        help_text="Deprecated: the same value as `as_of_position`; read that instead."
+    )
+    generated_at = serializers.DateTimeField(help_text="When the numbers were computed.")
+    max_age_seconds = serializers.IntegerField()
+    cached = serializers.BooleanField()
+    orders_per_state = OrdersPerStateSerializer()
+    revenue = RevenueSerializer()
+    time_to_payment = DurationStatsSerializer()
+    time_from_payment_to_delivery = DurationStatsSerializer()
 
 
 class OrderStatsView(APIView):
@@ -28,7 +72,7 @@ class OrderStatsView(APIView):
         operation_id="orders_stats",
         responses={
             200: OpenApiResponse(
-                response=OpenApiTypes.OBJECT,
+                response=OrderStatisticsSerializer,
                 description=(
                     "Orders per state, paid revenue per currency and per day, and the mean and "
                     "95th percentile (nearest rank) of the time from creation to payment and from "
@@ -44,7 +88,7 @@ class OrderStatsView(APIView):
     )
     def get(self, request: Request) -> Response:
         stats: dict[str, Any] = order_statistics()
-        return Response(stats)
+        return Response({**stats, "as_of_sequence": stats["as_of_position"]})
 
 
 class OrderListFilterSerializer(serializers.Serializer):
@@ -60,6 +104,9 @@ class OrderSummaryOutputSerializer(serializers.ModelSerializer):
     total = serializers.SerializerMethodField()
     refunded_total = serializers.SerializerMethodField()
     version = serializers.IntegerField(source="order_version")
+    allowed_transitions = serializers.SerializerMethodField(
+        help_text="The states the state machine lets the order move to next, whoever moves it."
+    )
     payment_status = serializers.CharField(allow_blank=True)
     shipment_status = serializers.CharField(allow_blank=True)
 
@@ -83,6 +130,7 @@ class OrderSummaryOutputSerializer(serializers.ModelSerializer):
             "carrier",
             "tracking_number",
             "version",
+            "allowed_transitions",
             "created_at",
             "updated_at",
             "paid_at",
@@ -103,6 +151,9 @@ class OrderSummaryOutputSerializer(serializers.ModelSerializer):
 
     def get_refunded_total(self, summary: OrderSummary) -> str:
         return format_amount(summary.refunded_total, summary.currency)
+
+    def get_allowed_transitions(self, summary: OrderSummary) -> list[str]:
+        return sorted(state.value for state in allowed_transitions(summary.state))
 
 
 class OrderSummaryPagination(StrictCursorPagination):
@@ -148,19 +199,12 @@ def list_orders(request: Request, view: APIView) -> Response:
     )
 
 
-# Datetimes exactly as the serializer's DateTimeField writes them (UTC as "Z").
-_DATETIME = serializers.DateTimeField()
-
-
 def summary_payload(summary: OrderSummary) -> dict[str, Any]:
     """One row of the list, as ``OrderSummaryOutputSerializer`` (the schema) declares it.
 
     Written out by hand: the serializer spends more on a page of fifty rows than the query does
     (test_read_api.py renders rows both ways and requires the same JSON).
     """
-
-    def when(value: Any) -> str | None:
-        return None if value is None else _DATETIME.to_representation(value)
 
     return {
         "id": str(summary.order_id),
@@ -180,11 +224,12 @@ def summary_payload(summary: OrderSummary) -> dict[str, Any]:
         "carrier": summary.carrier,
         "tracking_number": summary.tracking_number,
         "version": summary.order_version,
-        "created_at": when(summary.created_at),
-        "updated_at": when(summary.updated_at),
-        "paid_at": when(summary.paid_at),
-        "shipped_at": when(summary.shipped_at),
-        "delivered_at": when(summary.delivered_at),
-        "cancelled_at": when(summary.cancelled_at),
-        "failed_at": when(summary.failed_at),
+        "allowed_transitions": sorted(state.value for state in allowed_transitions(summary.state)),
+        "created_at": optional_utc_text(summary.created_at),
+        "updated_at": optional_utc_text(summary.updated_at),
+        "paid_at": optional_utc_text(summary.paid_at),
+        "shipped_at": optional_utc_text(summary.shipped_at),
+        "delivered_at": optional_utc_text(summary.delivered_at),
+        "cancelled_at": optional_utc_text(summary.cancelled_at),
+        "failed_at": optional_utc_text(summary.failed_at),
     }

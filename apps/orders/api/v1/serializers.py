@@ -9,23 +9,29 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models.manager import BaseManager
-from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_array_type
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.events.base import known_aggregate_types
 from apps.idempotency.keys import IdempotencyKeyField
-from apps.orders import sections
+from apps.orders import actions, sections
+from apps.orders.actions import OrderAtHand
+from apps.orders.commands import Actor
 from apps.orders.models import Order, OrderItem
 from apps.orders.sections import Section
 from apps.orders.services import MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM
 from apps.orders.state_machine import OrderState, allowed_transitions
 from shared.money import CURRENCY_MINOR_UNITS, format_amount
 from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
+from shared.text import PrintableTextField
+from shared.timestamps import StoredJSONField, utc_text
 
 
 class OrderLineInputSerializer(StrictInputSerializer):
     sku = StrictCharField(max_length=64)
-    name = StrictCharField(max_length=200)
+    name = PrintableTextField(max_length=200)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY_PER_ITEM)
     unit_price = AmountField()
 
@@ -65,7 +71,7 @@ class CreateOrderInputSerializer(StrictInputSerializer):
 
 
 class CancelOrderInputSerializer(StrictInputSerializer):
-    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = PrintableTextField(max_length=500, required=False, allow_blank=True, default="")
     idempotency_key = IdempotencyKeyField(required=False)
 
 
@@ -90,13 +96,47 @@ class OrderItemOutputSerializer(serializers.ModelSerializer):
 
 # Where the sections of the orders being rendered are kept, in the root serializer's context.
 SECTIONS_CONTEXT_KEY = "order_sections"
-# A section other apps fill through ``apps.orders.sections``; null when nothing is there yet.
-SUMMARY_SCHEMA: dict[str, Any] = {"type": "object", "nullable": True, "additionalProperties": True}
-REFUNDS_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "description": "Money asked back, oldest first (see POST /api/v1/orders/{id}/refunds/).",
-    "items": {"type": "object", "additionalProperties": True},
-}
+# Who the orders are rendered for (an ``Actor``), in the root serializer's context: the
+# ``allowed_actions`` shown are that caller's (none when it is absent).
+VIEWER_CONTEXT_KEY = "viewer"
+
+ALLOWED_TRANSITIONS_HELP = (
+    "The states the state machine lets the order move to next, whoever moves it: most are "
+    "reached by the payment provider, the carrier or staff. For what the caller may do, read "
+    "`allowed_actions`."
+)
+ALLOWED_ACTIONS_HELP = (
+    "The commands the caller may issue on the order now, each `POST "
+    "/api/v1/orders/{id}/<action>/`: `pay`, `cancel`, `process`, `ship`, `deliver`, `refund` "
+    "(more may be added). Exactly those the API accepts from this caller in this state: `pay` "
+    "while the order awaits payment and its payment is not with the provider yet; `refund` "
+    "for staff while the payment captured money not refunded nor being refunded; `process`, "
+    "`ship` and `deliver` for staff."
+)
+
+
+class OrderSectionField(serializers.SerializerMethodField):
+    """A section other apps fill through ``apps.orders.sections``. The schema types it with the
+    serializer its provider declares: a nullable object, or an array of ``many`` entries."""
+
+    def __init__(self, section: str, *, many: bool = False, **kwargs: Any) -> None:
+        self.section = section
+        self.many = many
+        super().__init__(**kwargs)
+
+
+class OrderSectionFieldSchema(OpenApiSerializerFieldExtension):
+    """Asked when the schema is generated, once every app has registered its section."""
+
+    target_class = OrderSectionField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        field = self.target
+        declared = sections.schema_of(field.section)
+        shape: dict[str, Any] = {"type": "object", "additionalProperties": True}
+        if declared is not None:
+            shape = auto_schema.resolve_serializer(declared, direction).ref
+        return build_array_type(shape) if field.many else shape
 
 
 class OrderListOutputSerializer(serializers.ListSerializer):
@@ -121,10 +161,21 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         help_text="Money given back so far (refunds that succeeded)."
     )
     items = OrderItemOutputSerializer(many=True)
-    allowed_transitions = serializers.SerializerMethodField()
-    payment = serializers.SerializerMethodField()
-    shipment = serializers.SerializerMethodField()
-    refunds = serializers.SerializerMethodField()
+    allowed_transitions = serializers.SerializerMethodField(help_text=ALLOWED_TRANSITIONS_HELP)
+    allowed_actions = serializers.SerializerMethodField(help_text=ALLOWED_ACTIONS_HELP)
+    payment = OrderSectionField(
+        "payment", allow_null=True, help_text="The order's payment; null until one is requested."
+    )
+    shipment = OrderSectionField(
+        "shipment",
+        allow_null=True,
+        help_text="The order's shipment; null until one is requested (after payment).",
+    )
+    refunds = OrderSectionField(
+        "refunds",
+        many=True,
+        help_text="Money asked back, oldest first (see POST /api/v1/orders/{id}/refunds/).",
+    )
 
     class Meta:
         model = Order
@@ -143,6 +194,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "items",
             "version",
             "allowed_transitions",
+            "allowed_actions",
             "payment",
             "shipment",
             "refunds",
@@ -167,15 +219,19 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     def get_allowed_transitions(self, order: Order) -> list[str]:
         return sorted(allowed_transitions(order.state))
 
-    @extend_schema_field(SUMMARY_SCHEMA)
+    def get_allowed_actions(self, order: Order) -> list[str]:
+        at_hand = OrderAtHand(
+            state=order.state,
+            sections={name: self._section(name, order) for name in sections.registered_names()},
+        )
+        return actions.allowed_actions(at_hand, self.root._context.get(VIEWER_CONTEXT_KEY))
+
     def get_payment(self, order: Order) -> dict[str, Any] | None:
         return self._section("payment", order)
 
-    @extend_schema_field(SUMMARY_SCHEMA)
     def get_shipment(self, order: Order) -> dict[str, Any] | None:
         return self._section("shipment", order)
 
-    @extend_schema_field(REFUNDS_SCHEMA)
     def get_refunds(self, order: Order) -> list[Any]:
         found = self._section("refunds", order)
         return list(found["rows"]) if found else []
@@ -202,8 +258,8 @@ class EventOutputSerializer(serializers.Serializer):
     aggregate_id = serializers.UUIDField()
     aggregate_type = serializers.CharField()
     version = serializers.IntegerField()
-    payload = serializers.JSONField()
-    metadata = serializers.JSONField()
+    payload = StoredJSONField()
+    metadata = StoredJSONField()
     idempotency_key = serializers.CharField(allow_null=True)
     occurred_at = serializers.DateTimeField()
 
@@ -233,12 +289,11 @@ class HistoryEntryOutputSerializer(serializers.Serializer):
     event_type = serializers.CharField()
 
 
-# Datetimes exactly as the serializers' DateTimeField writes them (UTC as "Z").
-_DATETIME = serializers.DateTimeField()
-
-
 def order_payload(
-    order: Order, known: dict[str, Mapping[uuid.UUID, Section]] | None = None
+    order: Order,
+    known: dict[str, Mapping[uuid.UUID, Section]] | None = None,
+    *,
+    viewer: Actor | None = None,
 ) -> dict[str, Any]:
     """One order's representation, as ``OrderOutputSerializer`` (the schema) declares it.
 
@@ -246,6 +301,7 @@ def order_payload(
     more than the rest of an order's detail. ``test_order_representation.py`` renders orders in
     every state both ways and requires the same JSON. ``known``: the other apps' sections of
     the order when in hand; else those it carries from its query, or else they are fetched.
+    ``viewer``: who it is shown to, whose ``allowed_actions`` it lists (none without one).
     """
     filled = known
     if filled is None:
@@ -256,7 +312,8 @@ def order_payload(
         found = filled.get(name, {}).get(order.id)
         return dict(found) if found is not None else None
 
-    payment, refunds = section("payment"), section("refunds")
+    in_hand = {name: section(name) for name in filled}
+    payment, refunds = in_hand.get("payment"), in_hand.get("refunds")
     refunded = payment.get("refunded_amount") if payment else None
     return {
         "id": str(order.id),
@@ -281,9 +338,10 @@ def order_payload(
         ],
         "version": order.version,
         "allowed_transitions": sorted(state.value for state in allowed_transitions(order.state)),
+        "allowed_actions": actions.allowed_actions(OrderAtHand(order.state, in_hand), viewer),
         "payment": payment,
-        "shipment": section("shipment"),
+        "shipment": in_hand.get("shipment"),
         "refunds": list(refunds["rows"]) if refunds else [],
-        "created_at": _DATETIME.to_representation(order.created_at),
-        "updated_at": _DATETIME.to_representation(order.updated_at),
+        "created_at": utc_text(order.created_at),
+        "updated_at": utc_text(order.updated_at),
     }

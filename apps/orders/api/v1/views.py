@@ -6,7 +6,7 @@ import uuid
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +16,13 @@ from apps.idempotency.keys import idempotency_key_of
 from apps.orders import queries
 from apps.orders.api.v1 import read_views
 from apps.orders.api.v1 import serializers as s
-from apps.orders.api.v1.http import actor_of, customer_id_of, expected_version_of, order_response
+from apps.orders.api.v1.http import (
+    actor_of,
+    customer_id_of,
+    expected_version_of,
+    order_response,
+    permission_to,
+)
 from apps.orders.commands import (
     CancelOrder,
     CreateOrder,
@@ -61,7 +67,9 @@ class OrderListCreateView(APIView):
                 idempotency_key=idempotency_key_of(request, body),
             )
         )
-        response = order_response(order, status.HTTP_201_CREATED, created=True)
+        response = order_response(
+            order, status.HTTP_201_CREATED, viewer=actor_of(request), created=True
+        )
         response["Location"] = f"/api/v1/orders/{order.id}/"
         return response
 
@@ -75,13 +83,14 @@ class OrderDetailView(APIView):
         summary="Show one order",
     )
     def get(self, request: Request, order_id: uuid.UUID) -> Response:
-        return order_response(queries.get_order_for(request.user, order_id))
+        order = queries.get_order_for(request.user, order_id)
+        return order_response(order, viewer=actor_of(request))
 
 
 class OrderCancelView(APIView):
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (permission_to("cancel"),)
 
-    @idempotent
+    @idempotent(checks=[expected_version_of])
     @extend_schema(
         operation_id="orders_cancel",
         request=s.CancelOrderInputSerializer,
@@ -104,13 +113,13 @@ class OrderCancelView(APIView):
                 expected_version=expected_version_of(request),
             )
         )
-        return order_response(order)
+        return order_response(order, viewer=actor_of(request))
 
 
 class OrderProcessView(APIView):
-    permission_classes = (IsAdminUser,)
+    permission_classes = (permission_to("process"),)
 
-    @idempotent
+    @idempotent(checks=[expected_version_of])
     @extend_schema(
         operation_id="orders_process",
         request=s.EmptyInputSerializer,
@@ -130,7 +139,7 @@ class OrderProcessView(APIView):
                 expected_version=expected_version_of(request),
             )
         )
-        return order_response(order)
+        return order_response(order, viewer=actor_of(request))
 
 
 class TimelinePagination(StrictCursorPagination):

@@ -9,6 +9,7 @@ from shared.strict import (
     StrictInputSerializer,
     StrictIntegerField,
 )
+from shared.text import PrintableTextField
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -49,7 +50,7 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
 class EndpointInputSerializer(StrictInputSerializer):
     # A string here; whether it is a URL the service may call is a business rule (422).
     url = StrictCharField(max_length=2000, help_text="http or https; public addresses only.")
-    description = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    description = PrintableTextField(max_length=500, required=False, allow_blank=True, default="")
     event_types = serializers.ListField(
         child=StrictCharField(max_length=100),
         required=False,
@@ -62,7 +63,7 @@ class EndpointInputSerializer(StrictInputSerializer):
 
 class EndpointChangeInputSerializer(StrictInputSerializer):
     url = StrictCharField(max_length=2000, required=False)
-    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    description = PrintableTextField(max_length=500, required=False, allow_blank=True)
     event_types = serializers.ListField(
         child=StrictCharField(max_length=100), required=False, max_length=100
     )

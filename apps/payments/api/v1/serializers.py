@@ -10,8 +10,10 @@ from rest_framework import serializers
 from apps.idempotency.keys import IdempotencyKeyField
 from apps.orders.services import MAX_QUANTITY_PER_ITEM
 from apps.payments.models import Payment, RefundStatus
+from apps.payments.state_machine import PaymentStatus
 from shared.money import format_amount
 from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
+from shared.text import PrintableTextField
 
 
 class PayOrderInputSerializer(StrictInputSerializer):
@@ -76,7 +78,7 @@ class RefundInputSerializer(StrictInputSerializer):
         max_length=100,
         help_text="Lines to give back, by sku, priced as they were sold.",
     )
-    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = PrintableTextField(max_length=500, required=False, allow_blank=True, default="")
     idempotency_key = IdempotencyKeyField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +91,7 @@ class RefundByAmountInputSerializer(StrictInputSerializer):
     """The schema's view of a refund of an amount (one of the two bodies)."""
 
     amount = AmountField(help_text="The amount to give back, in the order's currency.")
-    reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+    reason = PrintableTextField(max_length=500, required=False, allow_blank=True)
     idempotency_key = IdempotencyKeyField(required=False)
 
 
@@ -102,7 +104,7 @@ class RefundByLinesInputSerializer(StrictInputSerializer):
         max_length=100,
         help_text="Lines to give back, by sku, priced as they were sold.",
     )
-    reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+    reason = PrintableTextField(max_length=500, required=False, allow_blank=True)
     idempotency_key = IdempotencyKeyField(required=False)
 
 
@@ -135,3 +137,33 @@ class RefundOutputSerializer(serializers.Serializer):
     provider_reference = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     settled_at = serializers.DateTimeField(allow_null=True)
+
+
+# The payment's statuses as the schema's enum (named once in settings, as it appears twice).
+PAYMENT_STATUS_CHOICES = [(status.value, status.value) for status in PaymentStatus]
+
+
+class PaymentSectionOutputSerializer(serializers.Serializer):
+    """The order's ``payment`` section (``apps.payments.sections.section_of`` writes it; this
+    declares it for the schema)."""
+
+    id = serializers.UUIDField()
+    method = serializers.CharField(help_text="card, wallet or bank_transfer")
+    status = serializers.ChoiceField(choices=PAYMENT_STATUS_CHOICES)
+    amount = serializers.CharField(help_text="What the payment captures: the order's total.")
+    currency = serializers.CharField()
+    provider_reference = serializers.CharField(
+        allow_null=True, help_text="The provider's reference; null until it has the payment."
+    )
+    approval_url = serializers.CharField(
+        allow_null=True, help_text="wallet: where the customer approves the payment"
+    )
+    expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="bank transfer: when the order fails if no money arrived"
+    )
+    failure_reason = serializers.CharField(allow_blank=True)
+    refunded_amount = serializers.CharField(help_text="Refunds that succeeded.")
+    refund_pending_amount = serializers.CharField(
+        help_text="Refunds asked for that the provider has not answered yet."
+    )
+    updated_at = serializers.DateTimeField()

@@ -10,7 +10,6 @@ import uuid
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +17,7 @@ from rest_framework.views import APIView
 
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
-from apps.orders.api.v1.http import actor_of
+from apps.orders.api.v1.http import actor_of, ensure_may_issue, permission_to
 from apps.orders.queries import ensure_visible
 from apps.payments.api.v1 import serializers as s
 from apps.payments.commands import RefundLine, RequestRefund, SubmitPayment
@@ -31,7 +30,7 @@ service = PaymentService()
 
 
 class OrderPayView(APIView):
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (permission_to("pay"),)
 
     @idempotent
     @extend_schema(
@@ -115,8 +114,7 @@ class OrderRefundsView(APIView):
     )
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
         ensure_visible(request.user, order_id)
-        if not request.user.is_staff:
-            raise PermissionDenied("Only staff give money back.")
+        ensure_may_issue("refund", request)
         data = s.RefundInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from apps.payments.services import PaymentService
 from apps.recovery.services import resolve_stuck_orders
+from shared.timestamps import utc_text
 
 
 class Command(BaseCommand):
@@ -54,7 +55,7 @@ class Command(BaseCommand):
             )
             for row in stuck.unresolved:
                 self.stdout.write(
-                    f"  order {row.order_id} {row.state} since {row.since.isoformat()} "
+                    f"  order {row.order_id} {row.state} since {utc_text(row.since)} "
                     f"({row.reason}, {row.attempts} attempts): {row.last_outcome}"
                 )
 
@@ -76,7 +77,7 @@ def _as_json(payments: Any, stuck: Any) -> str:
                     "order_id": str(row.order_id),
                     "state": row.state,
                     "reason": row.reason,
-                    "since": row.since.isoformat(),
+                    "since": utc_text(row.since),
                     "attempts": row.attempts,
                     "last_outcome": row.last_outcome,
                 }

@@ -9,14 +9,18 @@ from __future__ import annotations
 import uuid
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
-from apps.orders.api.v1.http import actor_of, expected_version_of, order_response
+from apps.orders.api.v1.http import (
+    actor_of,
+    expected_version_of,
+    order_response,
+    permission_to,
+)
 from apps.orders.api.v1.serializers import OrderOutputSerializer
 from apps.orders.queries import ensure_visible
 from apps.shipping.api.v1 import serializers as s
@@ -30,9 +34,9 @@ service = ShippingService()
 
 
 class OrderShipView(APIView):
-    permission_classes = (IsAdminUser,)
+    permission_classes = (permission_to("ship"),)
 
-    @idempotent
+    @idempotent(checks=[expected_version_of])
     @extend_schema(
         operation_id="orders_ship",
         request=s.ShipOrderInputSerializer,
@@ -55,13 +59,13 @@ class OrderShipView(APIView):
                 expected_version=expected_version_of(request),
             )
         )
-        return order_response(order)
+        return order_response(order, viewer=actor_of(request))
 
 
 class OrderDeliverView(APIView):
-    permission_classes = (IsAdminUser,)
+    permission_classes = (permission_to("deliver"),)
 
-    @idempotent
+    @idempotent(checks=[expected_version_of])
     @extend_schema(
         operation_id="orders_deliver",
         request=s.DeliverOrderInputSerializer,
@@ -81,4 +85,4 @@ class OrderDeliverView(APIView):
                 expected_version=expected_version_of(request),
             )
         )
-        return order_response(order)
+        return order_response(order, viewer=actor_of(request))
