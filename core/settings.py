@@ -1,4 +1,8 @@
-"""Settings of the order management service, in one module, configured by environment variables.
+"""Settings of the order management service, configured by environment variables.
+
+The API's contract (``core/api_settings.py``) and the log configuration
+(``core/logging_config.py``) are built in modules of their own; variables are parsed by
+``core/environment.py``, which refuses what it cannot read.
 
 Defaults are safe for development: SQLite under ``var/``, DEBUG on, the embedded worker.
 Production sets ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and runs
@@ -14,38 +18,13 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.api_settings import SPECTACULAR, rest_framework_settings
+from core.environment import env_bool, env_float, env_int, env_list
+from core.logging_config import logging_config
 from core.serving import embedded_base_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OMS_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean, not {value!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -182,57 +161,8 @@ STORAGES = {
     },
 }
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "core.authentication.CachedTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["core.parsers.DecimalJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
-    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "core.problems.problem_exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "COERCE_DECIMAL_TO_STRING": True,
-    # Writes per user (per address when anonymous) and webhook requests per address; the failed
-    # authentications per address are counted by core.authentication (shared/throttling.py).
-    "DEFAULT_THROTTLE_CLASSES": ["shared.throttling.WriteRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "writes": os.environ.get("OMS_THROTTLE_WRITES", "50/s") or None,
-        "webhooks": os.environ.get("OMS_THROTTLE_WEBHOOKS", "100/s") or None,
-        "auth_failures": os.environ.get("OMS_THROTTLE_AUTH_FAILURES", "20/m") or None,
-    },
-    # The client address is the connection's unless a proxy in front says otherwise: with
-    # OMS_TRUSTED_PROXIES=N the N-th address from the right of X-Forwarded-For (0: ignore it).
-    "NUM_PROXIES": env_int("OMS_TRUSTED_PROXIES", 0),
-}
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "OMS — Order Management Service",
-    "DESCRIPTION": (
-        "Event-driven order management: orders move through a strict state machine and every "
-        "change is an event in a durable log. Errors are RFC 9457 problem details "
-        "(application/problem+json) with a stable `code`."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Several resources have a "status"; each set of choices gets its own name.
-    "ENUM_NAME_OVERRIDES": {
-        "OutboundMessageStatusEnum": "apps.outbound.models.MessageStatus",
-        # The payment's status appears on the payment and in the order's payment section.
-        "PaymentOutputStatusEnum": "apps.payments.api.v1.serializers.PAYMENT_STATUS_CHOICES",
-    },
-    "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "core.openapi.describe_problems_and_closed_bodies",
-    ],
-}
+REST_FRAMEWORK = rest_framework_settings(debug=DEBUG)
+SPECTACULAR_SETTINGS = SPECTACULAR
 
 # --- Event delivery: subscriptions over the log ------------------------------------------------
 OMS_DELIVERY_MAX_RETRIES = env_int("OMS_DELIVERY_MAX_RETRIES", 3)
@@ -327,56 +257,7 @@ AXES_CLIENT_IP_CALLABLE = "shared.client_address.client_address"
 OMS_LOG_FORMAT = os.environ.get("OMS_LOG_FORMAT") or ("text" if DEBUG else "json")
 if OMS_LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("OMS_LOG_FORMAT must be json or text")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "context": {"()": "shared.log_context.ContextFilter"},
-        "request_path_only": {"()": "shared.log_context.RequestPathOnly"},
-        # Beat's line for every task it sends (two a second while idle): DEBUG, not INFO.
-        # "beat: Starting..." and its warnings stay.
-        "beat_dispatch_at_debug": {
-            "()": "shared.log_context.RoutineAtDebug",
-            "messages": ["Scheduler: Sending due task"],
-        },
-    },
-    "formatters": {
-        "text": {
-            "()": "shared.log_context.TextFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
-        },
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(levelname)s %(name)s %(message)s",
-            "rename_fields": {"levelname": "level", "name": "logger"},
-            # ISO 8601 in UTC, e.g. 2026-01-31T12:00:00.123456+00:00
-            "timestamp": "time",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": OMS_LOG_FORMAT,
-            "filters": ["context", "request_path_only"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # Django's own loggers lose the handlers Django gives them and propagate to the root:
-        # otherwise each of their lines is printed twice.
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        # 4xx and 5xx are on the request's own line; a 5xx's traceback still comes from here.
-        "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
-        # runserver's access line repeats the request's own line.
-        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
-        # A request with a Host not allowed is answered 400 and logged on its own line; scanners
-        # send thousands, each with a traceback here.
-        "django.security.DisallowedHost": {"handlers": [], "level": "CRITICAL", "propagate": False},
-        # httpx logs every request at INFO: the provider simulator would flood the worker's output.
-        "httpx": {"level": "WARNING"},
-        "celery.beat": {"filters": ["beat_dispatch_at_debug"]},
-    },
-}
+LOGGING = logging_config(OMS_LOG_FORMAT, os.environ.get("LOG_LEVEL", "INFO"))
 
 # --- Payment and shipping methods offered at order creation -----------------------------------
 # Method name → strategy class. OMS_*_METHODS (what order creation accepts) defaults to every
