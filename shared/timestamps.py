@@ -7,19 +7,19 @@ serializers answering in the first, and a client parsing one of them strictly br
 other. Every hand-built representation calls :func:`utc_text`.
 
 Stored JSON (event payloads and metadata) keeps what it was written with: the log is never
-rewritten. :func:`with_utc_z` gives such a document the same form on its way out.
+rewritten, and events written before the one form carry ``…+00:00``. :func:`moments_in_one_form`
+gives such a document the one form on its way out, guided by the type it was written from: only
+the values declared as moments change, so free text that happens to read like a time (an item's
+name, a cancellation reason) is shown exactly as it was given.
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
+import functools
+import types
 from datetime import UTC, datetime
-from typing import Any
-
-from rest_framework import serializers
-
-# A whole string that is a moment in UTC written with a numeric offset.
-_UTC_OFFSET_FORM = re.compile(r"\A(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)\+00:00\Z")
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 
 def utc_text(moment: datetime) -> str:
@@ -35,23 +35,45 @@ def optional_utc_text(moment: datetime | None) -> str | None:
     return None if moment is None else utc_text(moment)
 
 
-def with_utc_z(document: Any) -> Any:
-    """``document`` (decoded JSON) with every string that is a UTC moment written ``…+00:00``
-    written ``…Z`` instead: the same instant, in the API's one form. Other strings, dates
-    without a time included, are left as they are."""
-    if isinstance(document, str):
-        found = _UTC_OFFSET_FORM.match(document)
-        return f"{found.group(1)}Z" if found else document
-    if isinstance(document, list):
-        return [with_utc_z(item) for item in document]
-    if isinstance(document, dict):
-        return {key: with_utc_z(value) for key, value in document.items()}
+def moments_in_one_form(document: Any, hint: Any) -> Any:
+    """``document`` (JSON decoded from a value of type ``hint``: a dataclass, a list or dict of
+    them, a datetime) with each value the type declares a ``datetime`` written by
+    :func:`utc_text`. Everything else, strings included, is returned as it is; so is a moment
+    that cannot be read as a timezone-aware one."""
+    if document is None:
+        return None
+    if hint is datetime:
+        return _moment_in_one_form(document)
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        # The option the stored value is read back as (``from_json`` takes the same one).
+        options = [option for option in get_args(hint) if option is not type(None)]
+        return moments_in_one_form(document, options[0]) if options else document
+    if origin in (list, tuple) and isinstance(document, list):
+        (item_hint, *_) = get_args(hint) or (Any,)
+        return [moments_in_one_form(item, item_hint) for item in document]
+    if origin is dict and isinstance(document, dict):
+        (_, value_hint) = get_args(hint) or (Any, Any)
+        return {key: moments_in_one_form(value, value_hint) for key, value in document.items()}
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type) and isinstance(document, dict):
+        fields = _field_hints(hint)
+        return {
+            key: moments_in_one_form(value, fields[key]) if key in fields else value
+            for key, value in document.items()
+        }
     return document
 
 
-class StoredJSONField(serializers.JSONField):
-    """A stored JSON document (an event's payload or metadata) as the API shows it: the moments
-    in it written in the API's one form (see :func:`with_utc_z`)."""
+@functools.cache
+def _field_hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
 
-    def to_representation(self, value: Any) -> Any:
-        return with_utc_z(super().to_representation(value))
+
+def _moment_in_one_form(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return value if moment.tzinfo is None else utc_text(moment)

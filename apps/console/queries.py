@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Case, Count, QuerySet, Value, When
 from django.db.models.functions import TruncMinute
 
+from apps.events.base import payload_in_one_form
 from apps.events.models import ParkedEvent, ParkedStatus
 from apps.orders.models import OrderSummary
 from apps.orders.queries import order_timeline
@@ -154,7 +155,7 @@ def timeline(order_id: uuid.UUID) -> list[dict[str, Any]]:
             "kind": "event",
             "what": event.event_type,
             "who": event.aggregate_type,
-            "detail": event.payload,
+            "detail": payload_in_one_form(event.event_type, event.payload),
         }
         for event in order_timeline(order_id)
     ]

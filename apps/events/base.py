@@ -15,6 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from shared.timestamps import moments_in_one_form, utc_text
+
 _EVENT_TYPES: dict[str, type[DomainEvent]] = {}
 
 E = TypeVar("E", bound="DomainEvent")
@@ -85,10 +87,34 @@ def known_aggregate_types() -> set[str]:
     return {cls.aggregate_type for cls in _EVENT_TYPES.values()}
 
 
+# The keys of an event's metadata (written by ``store.append``) whose values are moments.
+METADATA_MOMENTS = frozenset({"timestamp"})
+
+
+def payload_in_one_form(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload with the moments its event class declares in the API's one form (those
+    stored before it carry ``+00:00``); its other values, free text included, as stored."""
+    cls = event_class(event_type)
+    if cls is None:
+        return payload
+    shown: dict[str, Any] = moments_in_one_form(payload, cls)
+    return shown
+
+
+def metadata_in_one_form(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Stored metadata with its moments (:data:`METADATA_MOMENTS`) in the API's one form."""
+    return {
+        key: moments_in_one_form(value, datetime) if key in METADATA_MOMENTS else value
+        for key, value in metadata.items()
+    }
+
+
 def to_json(value: Any) -> Any:
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [to_json(item) for item in value]

@@ -101,7 +101,7 @@ def _rows_of(
                 payload=event.payload(),
                 metadata={
                     "user_id": to_json(user_id),
-                    "timestamp": moment.isoformat(),
+                    "timestamp": to_json(moment),
                     "version": version,
                     "correlation_id": str(causation.correlation_id),
                     "causation_id": to_json(causation.causation_id),

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import uuid
 
-from apps.events.base import EventEnvelope
+from apps.events.base import EventEnvelope, payload_in_one_form
 from apps.events.decorators import ALL_EVENTS, event_handler
 from apps.events.models import StoredEvent
 from apps.outbound.models import OutboundMessage, WebhookEndpoint
 from apps.outbound.names import public_name
 from shared import clock
-from shared.timestamps import utc_text, with_utc_z
+from shared.timestamps import utc_text
 
 _WEBHOOK_IDS = uuid.UUID("6f1c1f0e-4f0b-4d55-9a57-0d7b0c3e2a41")
 
@@ -49,7 +49,7 @@ def body_of(event: EventEnvelope, sequence: int) -> str:
                 "aggregate_type": event.aggregate_type,
                 "aggregate_id": str(event.aggregate_id),
                 # Moments in the API's one form, whatever form the stored payload has.
-                "payload": with_utc_z(event.payload),
+                "payload": payload_in_one_form(event.event_type, event.payload),
             },
         },
         separators=(",", ":"),

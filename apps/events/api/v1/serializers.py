@@ -3,14 +3,14 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from apps.events.api.v1.fields import StoredMetadataField, StoredPayloadField
 from apps.events.models import ParkedEvent, StoredEvent
 from shared.strict import StrictCharField
-from shared.timestamps import StoredJSONField
 
 
 class StoredEventOutputSerializer(serializers.ModelSerializer):
-    payload = StoredJSONField()
-    metadata = StoredJSONField()
+    payload = StoredPayloadField()
+    metadata = StoredMetadataField()
 
     class Meta:
         model = StoredEvent
