@@ -1,15 +1,19 @@
 """Deployment checks of the service's own settings (``manage.py check --deploy``).
 
-Errors, not warnings: each would let anyone who read this repository act as a trusted party, or
-have the books record money and parcels that never moved.
+The errors would let anyone who read this repository act as a trusted party, or have the books
+record money and parcels that never moved. The warning (``/metrics`` open to loopback with no
+token) may be intended, as a scraper on the machine is legitimate, so it does not stop a start.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import Warning as CheckWarning
 
 from apps.webhooks.verification import InvalidSecret, decode_secret
 from core.providers import ConfiguredClient, configured_clients
@@ -56,6 +60,41 @@ def check_simulated_clients(app_configs: Any = None, **kwargs: Any) -> list[Chec
     if settings.DEBUG or settings.OMS_ALLOW_SIMULATED_PROVIDERS:
         return []
     return [_simulated_client(client) for client in configured_clients() if client.simulated]
+
+
+@register(Tags.security, deploy=True)
+def check_metrics_behind_a_local_proxy(
+    app_configs: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    # A proxy on this machine that adds no proxy header (nginx's bare proxy_pass) connects from
+    # loopback: /metrics cannot tell its clients from a local scraper. Only the default is
+    # warned about: an operator who named the networks has chosen.
+    if settings.DEBUG or settings.OMS_METRICS_TOKEN:
+        return []
+    if "OMS_METRICS_ALLOWED_NETWORKS" in os.environ:
+        return []
+    networks = settings.OMS_METRICS_ALLOWED_NETWORKS
+    if not networks or not all(_loopback(network) for network in networks):
+        return []
+    return [
+        CheckWarning(
+            "/metrics is readable from loopback without a token (the default "
+            "OMS_METRICS_ALLOWED_NETWORKS): a proxy on this machine that adds no proxy header "
+            "(Via, Forwarded, X-Forwarded-For...) would expose it to everyone it serves.",
+            hint=(
+                "Set OMS_METRICS_TOKEN and scrape with Authorization: Bearer <token>, or set "
+                "OMS_METRICS_ALLOWED_NETWORKS to the networks your scraper is in."
+            ),
+            id="oms.W001",
+        )
+    ]
+
+
+def _loopback(network: str) -> bool:
+    try:
+        return ipaddress.ip_network(network, strict=False).is_loopback
+    except ValueError:
+        return False
 
 
 def _simulated_client(client: ConfiguredClient) -> Error:

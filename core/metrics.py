@@ -9,8 +9,10 @@ parked and dead events, and the head of the log.
 
 Access: an address in ``OMS_METRICS_ALLOWED_NETWORKS`` or ``Authorization: Bearer
 <OMS_METRICS_TOKEN>``; otherwise 403 (404 when neither is configured). A request that carries a
-proxy header (``X-Forwarded-For``, ``Forwarded``, ``X-Real-IP``...) that no proxy declared in
-``OMS_TRUSTED_PROXIES`` accounts for needs the token: its connection's address is the proxy's.
+proxy header (``Via``, ``Forwarded``, any ``X-Forwarded-*``, ``X-Real-IP``...; the list is in
+``shared/client_address.py``) that no proxy declared in ``OMS_TRUSTED_PROXIES`` accounts for needs
+the token: its connection's address is the proxy's. A same-host proxy that adds none of them looks
+local: ``check --deploy`` warns while loopback is let in by default without a token (oms.W001).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ stopped together, all of them on one machine or one role per container.
 
 1. Refuses to start without PostgreSQL (``DATABASE_URL``) and a ``SECRET_KEY``; ``DEBUG`` is 0.
 2. ``check --deploy`` (errors stop it: a simulator left on, simulated provider clients, a public
-   development secret), then the database and static-file steps of the role.
+   development secret; warnings are printed and the start goes on), then the database and
+   static-file steps of the role.
 3. Starts the role's processes: gunicorn with ``gunicorn.conf.py``, and the subscription runners:
    a Celery worker and Celery beat (``--runner celery``, the default), or ``manage.py worker``
    processes (``--runner worker``, no broker needed).
@@ -44,6 +45,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script (`python scripts/run_prod.py`), so the project's packages are not on the path.
+sys.path.insert(0, str(ROOT))
+
+from core.serving import reachable_address  # noqa: E402
+
 ROLES = ("all", "migrate", "web", "worker", "beat")
 PROBE = "probe"
 PROBE_TIMEOUT_SECONDS = 8.0
@@ -201,11 +207,7 @@ def stop_all(started: dict[str, subprocess.Popen[bytes]], grace: float) -> None:
 def readiness_url() -> str:
     """``/readyz`` on the address gunicorn binds (``GUNICORN_BIND``), from this machine."""
     bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-    host, _, port = bind.rpartition(":")
-    host = host.strip("[]")
-    # Bound to every interface: the loopback one is among them.
-    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/readyz"
+    return f"http://{reachable_address(bind)}/readyz"
 
 
 def request_host() -> str:
@@ -229,8 +231,11 @@ def probe() -> int:
     request = urllib.request.Request(url, headers={"Host": request_host()})
     try:
         with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_SECONDS) as answer:
-            print(f"probe: {url} ready", flush=True)
-            return 0 if answer.status == 200 else 1
+            # Another success (204, 206...) is not /readyz's "ready": something else answered.
+            if answer.status == 200:
+                print(f"probe: {url} ready", flush=True)
+                return 0
+            print(f"probe: {url} answered {answer.status}, not 200", file=sys.stderr)
     except urllib.error.HTTPError as refused:
         body = refused.read().decode(errors="replace")
         with contextlib.suppress(ValueError, AttributeError):

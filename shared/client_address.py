@@ -10,17 +10,22 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-# Headers by which a proxy names the client it forwards for. Any of them on a request means a
-# proxy may stand in front, whichever one it speaks: nginx's X-Real-IP, RFC 7239's Forwarded,
-# CDNs' own.
-PROXY_HEADERS = (
-    "X-Forwarded-For",
-    "Forwarded",
-    "X-Real-IP",
-    "X-Client-IP",
-    "True-Client-IP",
-    "CF-Connecting-IP",
+# Headers that say a proxy stands between the client and us: ``Via``, which every HTTP proxy must
+# add (RFC 9110 section 7.6.3), RFC 7239's ``Forwarded``, the ``X-Forwarded-*`` family (For, Host,
+# Proto, Port...) and the headers in which nginx, load balancers and CDNs name the client.
+PROXY_HEADERS = frozenset(
+    {
+        "via",
+        "forwarded",
+        "x-real-ip",
+        "x-client-ip",
+        "x-cluster-client-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+    }
 )
+PROXY_HEADER_PREFIX = "x-forwarded-"
 
 
 def client_address(request: HttpRequest) -> str:
@@ -38,13 +43,18 @@ def forwarded_untrusted(request: HttpRequest) -> bool:
     is then the proxy's (often loopback), not the client's.
 
     With no proxy declared, any proxy header says so. Behind declared proxies, which append to
-    ``X-Forwarded-For``, a request without that header but naming a client in another one came
-    round them, or through a proxy of another kind.
+    ``X-Forwarded-For``, a request without that header but with another proxy header came round
+    them, or through a proxy of another kind.
     """
-    named = any(header in request.headers for header in PROXY_HEADERS)
+    named = any(_is_proxy_header(name) for name in request.headers)
     if _trusted_proxies() == 0:
         return named
     return named and "X-Forwarded-For" not in request.headers
+
+
+def _is_proxy_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in PROXY_HEADERS or lowered.startswith(PROXY_HEADER_PREFIX)
 
 
 def _trusted_proxies() -> int:

@@ -221,8 +221,10 @@ def test_compose_runs_each_role_as_a_service_of_its_own(monkeypatch: pytest.Monk
         assert run_prod.MIGRATIONS_APPLIED in steps
         assert [step for step in steps if step[0] == "migrate"] == [run_prod.MIGRATIONS_APPLIED]
     assert run_prod.MIGRATE in run_prod.STEPS["migrate"]
-    # One beat, said where an operator scales; workers scale freely.
+    # One beat, said where an operator scales, and enforced: compose refuses `--scale beat=2`
+    # for a service with a fixed container name. Workers scale freely.
     assert services["beat"]["deploy"] == {"replicas": 1}
+    assert services["beat"]["container_name"] == "${COMPOSE_PROJECT_NAME:-oms}-beat"
     assert "never scaled" in COMPOSE_TEXT
     assert "replicas" not in services["worker"].get("deploy", {})
     assert "container_name" not in services["worker"]

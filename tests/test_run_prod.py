@@ -11,6 +11,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,8 @@ def test_every_role_refuses_a_database_other_than_postgresql(role: str) -> None:
         ("0.0.0.0:8000", "http://127.0.0.1:8000/readyz"),
         ("127.0.0.1:9000", "http://127.0.0.1:9000/readyz"),
         ("[::]:8000", "http://[::1]:8000/readyz"),
+        (":8000", "http://127.0.0.1:8000/readyz"),
+        ("[2001:db8::5]:8000", "http://[2001:db8::5]:8000/readyz"),
         ("oms-web:8001", "http://oms-web:8001/readyz"),
     ],
 )
@@ -152,6 +156,33 @@ def test_the_probe_fails_and_says_which_check_failed_when_the_server_is_not_read
     said = capsys.readouterr().err
     assert "answered 503" in said
     assert "broker:" in said
+
+
+def test_the_probe_fails_on_a_success_other_than_200_without_saying_ready(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # Something other than OMS on the port (a stub, a proxy's placeholder) answering 204.
+    class NoContent(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NoContent)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        monkeypatch.setenv("GUNICORN_BIND", f"127.0.0.1:{server.server_port}")
+        monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
+        assert run_prod.main(["probe"]) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    said = capsys.readouterr()
+    assert "ready" not in said.out
+    assert f"http://127.0.0.1:{server.server_port}/readyz answered 204, not 200" in said.err
 
 
 def test_the_probe_fails_when_nothing_listens(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:

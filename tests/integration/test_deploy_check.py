@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from apps.webhooks.ledger import LedgerPaymentProvider
+from scripts import run_prod
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +47,8 @@ PRODUCTION_VALUES = {
     "OMS_PAYMENT_PROVIDER": f"{__name__}.RealPaymentProvider",
     "OMS_CARRIER_CLIENT": f"{__name__}.RealCarrier",
     "OMS_ALLOW_SIMULATED_PROVIDERS": "0",  # not a demo
+    # Scrapers present a token: loopback alone would let a same-host proxy expose /metrics.
+    "OMS_METRICS_TOKEN": "production-scrape-token-0123456789",
 }
 SIMULATED_CLIENTS = {
     "OMS_PAYMENT_PROVIDER": "apps.webhooks.ledger.LedgerPaymentProvider",
@@ -67,6 +72,37 @@ def test_check_deploy_is_clean_with_production_values() -> None:
     result = deploy_check("--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_that_a_same_host_proxy_would_expose_metrics_by_default() -> None:
+    # No token and the loopback default: what run_prod.py runs still passes (a scraper on the
+    # machine is legitimate), but the operator is told how a local proxy would open it.
+    manage = [sys.executable, "manage.py", *run_prod.DEPLOY_CHECK]
+    env = {**os.environ, **PRODUCTION_VALUES, "OMS_METRICS_TOKEN": ""}
+    env.pop("OMS_METRICS_ALLOWED_NETWORKS", None)
+    result = subprocess.run(manage, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(oms.W001) /metrics is readable from loopback without a token" in result.stderr
+    assert "Set OMS_METRICS_TOKEN" in result.stderr
+    assert "OMS_METRICS_ALLOWED_NETWORKS to the networks your scraper is in" in result.stderr
+    assert "ERRORS:" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "closed",
+    [
+        {"OMS_METRICS_TOKEN": "production-scrape-token-0123456789"},
+        {"OMS_METRICS_TOKEN": "", "OMS_METRICS_ALLOWED_NETWORKS": "10.20.0.0/16"},
+        {"OMS_METRICS_TOKEN": "", "OMS_METRICS_ALLOWED_NETWORKS": ""},  # /metrics off
+        {"OMS_METRICS_TOKEN": "", "DEBUG": "1"},
+    ],
+    ids=["token", "named-networks", "metrics-off", "development"],
+)
+def test_check_deploy_does_not_warn_about_metrics_once_the_operator_has_chosen(
+    closed: dict[str, str],
+) -> None:
+    result = deploy_check(**closed)
+    assert "oms.W001" not in result.stdout + result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key() -> None:

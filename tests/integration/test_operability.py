@@ -418,8 +418,18 @@ def test_metrics_through_an_undeclared_proxy_need_the_token(
         {"Forwarded": "for=203.0.113.7;proto=https"},
         {"X-Real-IP": "203.0.113.7"},
         {"X-Forwarded-For": "203.0.113.7"},
+        # Every HTTP proxy must add Via (RFC 9110 section 7.6.3), even one that names no client.
+        {"Via": "1.1 edge-proxy"},
+        {"X-Forwarded-Host": "oms.example.com"},
+        {"X-Forwarded-Proto": "https"},
+        {"X-Forwarded-Port": "443"},
+        {"X-Cluster-Client-IP": "203.0.113.7"},
+        {"Fastly-Client-IP": "203.0.113.7"},
+        {"True-Client-IP": "203.0.113.7"},
+        {"CF-Connecting-IP": "203.0.113.7"},
+        {"X-Client-IP": "203.0.113.7"},
     ],
-    ids=["forwarded", "x-real-ip", "x-forwarded-for"],
+    ids=lambda header: next(iter(header)).lower(),
 )
 def test_metrics_through_an_undeclared_proxy_of_any_kind_need_the_token(
     settings: Any, anon_client: APIClient, proxy_header: dict[str, str]
