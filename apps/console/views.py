@@ -135,14 +135,19 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     )
 
 
-# Commands an operator may issue, by the state they lead to (payments move orders to PAID or
-# FAILED; an operator does not).
-COMMANDS = {
-    "CANCELLED": ("cancel", "Cancel"),
-    "PROCESSING": ("process", "Start processing"),
-    "SHIPPED": ("ship", "Ship"),
-    "DELIVERED": ("deliver", "Mark delivered"),
+# The commands the console has a form for, with their buttons' labels. Which of them an order
+# offers is its ``allowed_actions`` for the operator (the API's rule); ``pay`` belongs to the
+# customer and ``refund`` needs an amount, so the console leaves both to the API.
+COMMAND_LABELS = {
+    "cancel": "Cancel",
+    "process": "Start processing",
+    "ship": "Ship",
+    "deliver": "Mark delivered",
 }
+
+
+def _operator(request: HttpRequest) -> Actor:
+    return Actor(user_id=request.user.pk, is_staff=bool(request.user.is_staff))
 
 
 @staff_page
@@ -151,11 +156,11 @@ def order(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         found = get_order_for(request.user, order_id)
     except DomainError:
         return render(request, "console/not_found.html", {"order_id": order_id}, status=404)
-    representation = order_payload(found)
+    representation = order_payload(found, viewer=_operator(request))
     commands = [
-        {"name": COMMANDS[state][0], "label": COMMANDS[state][1]}
-        for state in representation["allowed_transitions"]
-        if state in COMMANDS
+        {"name": name, "label": COMMAND_LABELS[name]}
+        for name in representation["allowed_actions"]
+        if name in COMMAND_LABELS
     ]
     return _page(
         request,
@@ -183,7 +188,7 @@ def command(request: HttpRequest, order_id: uuid.UUID, name: str) -> HttpRespons
         }
         return redirect("console:order", order_id=order_id)
     expected = int(version)
-    actor = Actor(user_id=request.user.pk, is_staff=True)
+    actor = _operator(request)
     reason = ""
     if name == "cancel":
         # The API's own rule for a cancel reason (printable, trimmed, at most 500 characters).

@@ -15,11 +15,11 @@ so the client can correct the request and retry with the same key.
 
 A replay answers without running the handler. Whatever the handler would refuse in a part of the
 request the fingerprint leaves out (its headers: a malformed ``If-Match``) must be refused before
-the replay too, or the same request would be a 400 the first time and a 200 the second. Name those
-checks, and they run first on every request, new or replayed::
-
-        @idempotent(checks=[expected_version_of])
-        def post(self, request: Request, order_id: uuid.UUID) -> Response: ...
+the replay too, or the same request would be a 400 the first time and a 200 the second. Check it
+in the view's ``initial()``: DRF runs that after authentication and permissions and before the
+handler, on every request, new or replayed. A base view shared by the endpoints that read such a
+header checks it once for all of them, and can keep what it parsed on the request for the
+handler.
 
 For a view in an app that must not import this one, wrap its route instead (see
 :func:`idempotent_routes`).
@@ -28,8 +28,8 @@ For a view in an app that must not import this one, wrap its route instead (see
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar, cast, overload
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -49,8 +49,6 @@ from shared import metrics
 
 Handler = TypeVar("Handler", bound=Callable[..., HttpResponseBase])
 V = TypeVar("V", bound=type[APIView])
-# Raises (a DRF ValidationError, say) when the request is not acceptable; its result is unused.
-RequestCheck = Callable[[Request], object]
 
 _CLAIMED = "_idempotency_claimed"
 
@@ -63,31 +61,11 @@ class _Discarded(Exception):
         self.response = response
 
 
-@overload
-def idempotent(handler: Handler, /) -> Handler: ...
+def idempotent(handler: Handler) -> Handler:
+    """Make ``handler`` (a DRF view method) idempotent under the ``Idempotency-Key`` header."""
 
-
-@overload
-def idempotent(*, checks: Sequence[RequestCheck]) -> Callable[[Handler], Handler]: ...
-
-
-def idempotent(
-    handler: Handler | None = None, /, *, checks: Sequence[RequestCheck] = ()
-) -> Handler | Callable[[Handler], Handler]:
-    """Make ``handler`` (a DRF view method) idempotent under the ``Idempotency-Key`` header.
-
-    ``checks`` run on every request before anything else, a replay included.
-    """
-    if handler is None:
-        return functools.partial(_make_idempotent, checks=tuple(checks))
-    return _make_idempotent(handler, checks=())
-
-
-def _make_idempotent(handler: Handler, *, checks: tuple[RequestCheck, ...]) -> Handler:
     @functools.wraps(handler)
     def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        for check in checks:
-            check(request)
         key = idempotency_key_of(request)
         owner = owner_of(request)
         if key is None and settings.OMS_IDEMPOTENCY_KEY_REQUIRED:

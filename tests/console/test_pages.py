@@ -3,6 +3,7 @@ retries, and query counts that do not grow with the orders or events."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from apps.events.models import ParkedStatus, StoredEvent
 from apps.orders.models import Order
@@ -153,6 +155,28 @@ def test_cancelling_from_the_order_page_grows_its_timeline(operator: Client, cus
     page = operator.get(f"/console/orders/{order.id}/").content.decode()
     assert '<td class="what">OrderCancelled</td>' in page
     assert 'id="command-cancel"' not in page
+
+
+def test_the_order_page_offers_the_orders_allowed_actions_it_has_forms_for(
+    operator: Client, staff_client: APIClient, customer: Any
+) -> None:
+    offered = {}
+    for order in orders_in_every_state(customer):
+        page = operator.get(f"/console/orders/{order.id}/").content.decode()
+        buttons = re.findall(r'id="command-([a-z]+)"', page)
+        allowed = staff_client.get(f"/api/v1/orders/{order.id}/").json()["allowed_actions"]
+        # pay is the customer's and refund needs an amount: the API offers them, not the console.
+        assert buttons == [name for name in allowed if name not in ("pay", "refund")]
+        offered[order.state] = buttons
+    assert offered == {
+        "PENDING": ["cancel"],
+        "PAID": ["cancel", "process"],
+        "PROCESSING": ["ship"],
+        "SHIPPED": ["deliver"],
+        "DELIVERED": [],
+        "CANCELLED": [],
+        "FAILED": [],
+    }
 
 
 def test_a_refused_command_shows_the_apis_problem_and_changes_nothing(

@@ -17,6 +17,7 @@ from apps.orders import queries
 from apps.orders.api.v1 import read_views
 from apps.orders.api.v1 import serializers as s
 from apps.orders.api.v1.http import (
+    OrderCommandView,
     actor_of,
     customer_id_of,
     expected_version_of,
@@ -87,10 +88,10 @@ class OrderDetailView(APIView):
         return order_response(order, viewer=actor_of(request))
 
 
-class OrderCancelView(APIView):
+class OrderCancelView(OrderCommandView):
     permission_classes = (permission_to("cancel"),)
 
-    @idempotent(checks=[expected_version_of])
+    @idempotent
     @extend_schema(
         operation_id="orders_cancel",
         request=s.CancelOrderInputSerializer,
@@ -116,10 +117,10 @@ class OrderCancelView(APIView):
         return order_response(order, viewer=actor_of(request))
 
 
-class OrderProcessView(APIView):
+class OrderProcessView(OrderCommandView):
     permission_classes = (permission_to("process"),)
 
-    @idempotent(checks=[expected_version_of])
+    @idempotent
     @extend_schema(
         operation_id="orders_process",
         request=s.EmptyInputSerializer,

@@ -11,11 +11,11 @@ import uuid
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.idempotency.decorators import idempotent
 from apps.idempotency.keys import idempotency_key_of
 from apps.orders.api.v1.http import (
+    OrderCommandView,
     actor_of,
     expected_version_of,
     order_response,
@@ -33,10 +33,10 @@ STAFF_COMMAND_ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 
 service = ShippingService()
 
 
-class OrderShipView(APIView):
+class OrderShipView(OrderCommandView):
     permission_classes = (permission_to("ship"),)
 
-    @idempotent(checks=[expected_version_of])
+    @idempotent
     @extend_schema(
         operation_id="orders_ship",
         request=s.ShipOrderInputSerializer,
@@ -62,10 +62,10 @@ class OrderShipView(APIView):
         return order_response(order, viewer=actor_of(request))
 
 
-class OrderDeliverView(APIView):
+class OrderDeliverView(OrderCommandView):
     permission_classes = (permission_to("deliver"),)
 
-    @idempotent(checks=[expected_version_of])
+    @idempotent
     @extend_schema(
         operation_id="orders_deliver",
         request=s.DeliverOrderInputSerializer,
