@@ -3,6 +3,11 @@
 Amounts are never floats. Each currency has a number of minor units (2 for EUR, 0 for JPY, 3 for
 KWD); an amount with more decimal places than its currency allows is rejected rather than rounded,
 because silently rounding a price is a billing bug.
+
+An amount that comes from outside (the API, a provider's webhook) is judged as it was WRITTEN
+(:meth:`Money.parse`): "30.400" is worth 30.40 EUR, but whoever writes three places for euros is
+wrong about the currency or the amount, and neither is ours to guess. Every surface that reads an
+amount uses that one rule.
 """
 
 from __future__ import annotations
@@ -96,6 +101,24 @@ class Money:
                 f"{currency} amounts have at most {places} decimal places; got {value}."
             )
         return cls(quantized, currency)
+
+    @classmethod
+    def parse(cls, written: str | Decimal, currency: str) -> Money:
+        """An amount from outside, refused if it is WRITTEN with more places than the currency has.
+
+        ``written`` is the decimal string as sent, or the Decimal read from it (a Decimal keeps the
+        places it was written with: ``Decimal("30.400")`` has three).
+        """
+        validate_currency(currency)
+        value = to_decimal(written)
+        places = CURRENCY_MINOR_UNITS[currency]
+        written_places = max(0, -int(value.as_tuple().exponent))
+        if written_places > places:
+            raise InvalidAmount(
+                f"{currency} amounts are written with at most {places} decimal places; "
+                f"got {written}."
+            )
+        return cls.of(value, currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:

@@ -14,9 +14,20 @@ one line of printable text:
   Only the zero-width non-joiner and joiner (U+200C, U+200D) are kept: Persian and Indic words
   need them to be spelled right, emoji sequences are joined by them, and they neither reorder
   nor hide anything;
-* line and paragraph separators (U+2028, U+2029) are refused with the other line breaks.
+* line and paragraph separators (U+2028, U+2029) are refused with the other line breaks;
+* a value must hold at least one visible character: what is left once whitespace, the blank
+  "fillers" (U+115F, U+1160, U+3164 and U+FFA0 HANGUL FILLERs, U+2800 BRAILLE PATTERN BLANK),
+  the joiners U+200C/U+200D and the combining marks (categories Mn, Mc, Me) are taken away must
+  not be empty. A filler is a letter or a symbol to Unicode but shows as a blank, and a lone
+  combining mark shows next to nothing.
 
-The rule is written as explicit code point ranges (Unicode 14, Python 3.11's ``unicodedata``),
+Identifiers from outside (a sku, a carrier's name, a tracking number, a provider's reference) are
+shown the same way and keep the same rule, with one more: inside, words are separated by single
+ASCII spaces (a carrier's tracking number is sometimes printed in groups), never by two spaces or
+another space character, which would make two identifiers that look the same differ.
+
+The rule is written as explicit code point ranges (Unicode 14, Python 3.11's ``unicodedata``; the
+combining marks in :mod:`shared.combining_marks`),
 from which the OpenAPI schema's pattern is built, so that the schema states exactly what the server
 accepts; a test compares the ranges with ``unicodedata`` and fails when a new Unicode version moves
 a character.
@@ -32,6 +43,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
+from shared.combining_marks import COMBINING_MARK_RANGES
 from shared.strict import StrictCharField
 
 # (first, last) code points of the characters free text may not hold anywhere.
@@ -75,6 +87,16 @@ SPACE_RANGES = (
     (0x3000, 0x3000),
 )
 TRIMMED_RANGES = ((0x09, 0x0D), *SPACE_RANGES)
+# Letters and symbols to Unicode that show as a blank (see the module docstring).
+FILLER_RANGES = ((0x115F, 0x1160), (0x2800, 0x2800), (0x3164, 0x3164), (0xFFA0, 0xFFA0))
+# What does not count as a visible character.
+INVISIBLE_RANGES = (
+    REFUSED_RANGES
+    + SPACE_RANGES
+    + FILLER_RANGES
+    + ((0x200C, 0x200D),)  # the kept joiners
+    + COMBINING_MARK_RANGES
+)
 
 
 def _escaped(code: int) -> str:
@@ -94,18 +116,39 @@ def _character_class(ranges: tuple[tuple[int, int], ...], *, negated: bool = Fal
 _TRIMMED = _character_class(TRIMMED_RANGES)
 _ALLOWED = _character_class(REFUSED_RANGES, negated=True)
 _ALLOWED_NOT_TRIMMED = _character_class(REFUSED_RANGES + SPACE_RANGES, negated=True)
-# Optional whitespace, then at least one printable character that is not a space, then optional
-# whitespace; or nothing at all. The empty string is the schema's ``minLength`` to refuse: where a
-# field allows it (``allow_blank``) the schema offers it as the other branch of a ``oneOf``.
+_VISIBLE = _character_class(INVISIBLE_RANGES, negated=True)
+# Optional whitespace, then the trimmed text: it starts and ends with a printable character that is
+# not a space and holds a visible one somewhere; then optional whitespace. Or nothing at all: the
+# empty string is the schema's ``minLength`` to refuse, and where a field allows it
+# (``allow_blank``) the schema offers it as the other branch of a ``oneOf``.
 PRINTABLE_TEXT_PATTERN = (
-    rf"^(?:{_TRIMMED}*{_ALLOWED_NOT_TRIMMED}(?:{_ALLOWED}*{_ALLOWED_NOT_TRIMMED})?{_TRIMMED}*)?$"
+    rf"^(?:{_TRIMMED}*(?:{_ALLOWED_NOT_TRIMMED}{_ALLOWED}*)?{_VISIBLE}"
+    rf"(?:{_ALLOWED}*{_ALLOWED_NOT_TRIMMED})?{_TRIMMED}*)?$"
+)
+_WORD = f"{_ALLOWED_NOT_TRIMMED}+"
+# Optional whitespace, then words of printable characters that are not spaces, separated by single
+# U+0020 spaces, one of them holding a visible character; then optional whitespace. One optional
+# group between the anchors, as in the free-text pattern (the empty string is left to
+# ``minLength``): tools that fold maxLength into a pattern's quantifiers leave such a pattern as
+# written instead of rewriting it with escapes ECMA regexes do not read.
+PRINTABLE_IDENTIFIER_PATTERN = (
+    rf"^(?:{_TRIMMED}*(?:{_WORD}\u0020)*{_ALLOWED_NOT_TRIMMED}*{_VISIBLE}{_ALLOWED_NOT_TRIMMED}*"
+    rf"(?:\u0020{_WORD})*{_TRIMMED}*)?$"
 )
 _REFUSED = re.compile(_character_class(REFUSED_RANGES))
+_ANY_VISIBLE = re.compile(_VISIBLE)
+_INNER_SPACE_BUT_ONE = re.compile(
+    rf"{_character_class(tuple(r for r in SPACE_RANGES if r != (0x20, 0x20)))}|\u0020\u0020"
+)
 _TRIM = "".join(chr(code) for first, last in TRIMMED_RANGES for code in range(first, last + 1))
 
 RULE = (
     "Free text is one line of printable characters: no control characters, no invisible or "
-    "bidirectional formatting characters, not only whitespace."
+    "bidirectional formatting characters, at least one visible character."
+)
+IDENTIFIER_RULE = (
+    "An identifier is printable text (no control, invisible or bidirectional formatting "
+    "characters, at least one visible character) whose words are separated by single spaces."
 )
 
 
@@ -113,20 +156,45 @@ class UnprintableText(ValueError):
     """Text that breaks the free-text rule; the message says where."""
 
 
-def printable_text(value: str, *, allow_blank: bool = False, max_length: int | None = None) -> str:
-    """``value`` trimmed, or UnprintableText saying why it is refused.
-
-    ``max_length`` counts the characters as sent, before trimming, as the schema's maxLength does.
-    """
+def _trimmed_printable(value: str, max_length: int | None, rule: str) -> str:
+    """``value`` trimmed, refused if too long or if it holds a refused character."""
     if max_length is not None and len(value) > max_length:
         raise UnprintableText(f"Ensure this field has no more than {max_length} characters.")
     trimmed = value.strip(_TRIM)
     if refused := _REFUSED.search(trimmed):
         char = refused.group()
         name = unicodedata.name(char, "") or "a control character"
-        raise UnprintableText(f"Contains U+{ord(char):04X} ({name}). {RULE}")
+        raise UnprintableText(f"Contains U+{ord(char):04X} ({name}). {rule}")
+    return trimmed
+
+
+def _require_visible(trimmed: str, rule: str) -> None:
+    if not _ANY_VISIBLE.search(trimmed):
+        raise UnprintableText(f"Has no visible character. {rule}")
+
+
+def printable_text(value: str, *, allow_blank: bool = False, max_length: int | None = None) -> str:
+    """``value`` trimmed, or UnprintableText saying why it is refused.
+
+    ``max_length`` counts the characters as sent, before trimming, as the schema's maxLength does.
+    """
+    trimmed = _trimmed_printable(value, max_length, RULE)
     if not trimmed and (value or not allow_blank):
         raise UnprintableText(f"Must not be blank or only whitespace. {RULE}")
+    if trimmed:
+        _require_visible(trimmed, RULE)
+    return trimmed
+
+
+def printable_identifier(value: str, *, max_length: int | None = None) -> str:
+    """``value`` trimmed, or UnprintableText saying why it is not a printable identifier."""
+    trimmed = _trimmed_printable(value, max_length, IDENTIFIER_RULE)
+    if not trimmed:
+        raise UnprintableText(f"Must not be blank or only whitespace. {IDENTIFIER_RULE}")
+    if space := _INNER_SPACE_BUT_ONE.search(trimmed):
+        found = "two spaces" if space.group() == "  " else f"U+{ord(space.group()):04X}"
+        raise UnprintableText(f"Contains {found} between words. {IDENTIFIER_RULE}")
+    _require_visible(trimmed, IDENTIFIER_RULE)
     return trimmed
 
 
@@ -153,3 +221,29 @@ class PrintableTextFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> Any:
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         return {**schema, "pattern": PRINTABLE_TEXT_PATTERN, "minLength": 1}
+
+
+class PrintableIdentifierField(StrictCharField):
+    """A JSON string naming something (a sku, a carrier, a tracking number) under
+    :func:`printable_identifier`, stored trimmed; never blank."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["allow_blank"] = False
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        try:
+            return printable_identifier(text, max_length=self.max_length)
+        except UnprintableText as exc:
+            raise serializers.ValidationError(str(exc), code="unprintable") from None
+
+
+class PrintableIdentifierFieldSchema(OpenApiSerializerFieldExtension):
+    """The identifier's schema states its rule, as :class:`PrintableTextFieldSchema` does."""
+
+    target_class = PrintableIdentifierField
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> Any:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "pattern": PRINTABLE_IDENTIFIER_PATTERN, "minLength": 1}

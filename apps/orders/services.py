@@ -137,7 +137,7 @@ class OrderService:
                 raise InvalidCommand(
                     f"Item {line.sku}: quantity must be between 1 and {MAX_QUANTITY_PER_ITEM}."
                 )
-            price = Money.of(line.unit_price, currency)
+            price = Money.parse(line.unit_price, currency)
             if price.amount < 0:
                 raise InvalidCommand(f"Item {line.sku}: unit price must not be negative.")
             total = total + price.times(line.quantity)

@@ -4,10 +4,11 @@ Every body is ``{"type": "<message type>", "timestamp": "<optional ISO 8601>", "
 (the Standard Webhooks payload convention). The type decides the serializer of ``data``; what a
 valid message then does is in :mod:`apps.webhooks.actions`.
 
-A provider's message is held to the API's own input rules: the body is read by the API's strict
-JSON reader (``core.parsers``), amounts are decimal strings with at most the currency's places,
-free text is printable (``shared.text``) and strings are JSON strings. Unknown fields are allowed:
-a provider adds fields to its messages without notice.
+A provider's message is held to the API's own input rules: the body is read by the same strict
+JSON reader (``shared.strict_json``), amounts are decimal strings written with at most the
+currency's places (``Money.parse``), free text and identifiers are printable (``shared.text``)
+and strings are JSON strings. Unknown fields are allowed: a provider adds fields to its messages
+without notice.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from rest_framework.exceptions import ValidationError
 
 from apps.payments.queries import order_paid_by
 from apps.webhooks.models import Provider
-from core.parsers import read_json, require_json_media_type
 from shared.exceptions import DomainError
 from shared.money import CURRENCY_MINOR_UNITS, Money
-from shared.strict import AmountField, StrictCharField
-from shared.text import PrintableTextField
+from shared.strict import AmountField
+from shared.strict_json import read_json, require_json_media_type
+from shared.text import PrintableIdentifierField, PrintableTextField
 
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
@@ -42,7 +43,7 @@ SHIPMENT_DELIVERED = "shipment.delivered"
 
 
 class PaymentReferenceData(serializers.Serializer):
-    provider_reference = StrictCharField(
+    provider_reference = PrintableIdentifierField(
         max_length=100, help_text="The provider's reference of the payment (from `pay`)."
     )
 
@@ -55,17 +56,8 @@ class AmountData(serializers.Serializer):
     currency = serializers.ChoiceField(choices=sorted(CURRENCY_MINOR_UNITS))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        amount, currency = attrs["amount"], attrs["currency"]
-        # As written: "30.400" is 30.40, but a sender that writes three places for EUR is wrong
-        # about the currency or the amount, and neither is ours to guess.
-        written_places = max(0, -int(amount.as_tuple().exponent))
-        places = CURRENCY_MINOR_UNITS[currency]
-        if written_places > places:
-            raise ValidationError(
-                {"amount": [f"{currency} amounts have at most {places} decimal places."]}
-            )
         try:
-            attrs["money"] = Money.of(amount, currency)
+            attrs["money"] = Money.parse(attrs["amount"], attrs["currency"])
         except DomainError as exc:
             raise ValidationError({"amount": [exc.detail]}) from exc
         return attrs
@@ -76,7 +68,7 @@ class PaymentSucceededData(PaymentReferenceData, AmountData):
 
 
 class RefundReferenceData(PaymentReferenceData):
-    refund_reference = StrictCharField(
+    refund_reference = PrintableIdentifierField(
         max_length=100, help_text="The provider's reference of the refund."
     )
 
@@ -94,7 +86,7 @@ class PaymentFailedData(PaymentReferenceData):
 
 
 class PaymentRefundedData(PaymentReferenceData):
-    refund_reference = StrictCharField(
+    refund_reference = PrintableIdentifierField(
         max_length=100, required=False, help_text="The provider's reference of the refund."
     )
     reason = PrintableTextField(max_length=500, required=False, allow_blank=True)
@@ -102,8 +94,8 @@ class PaymentRefundedData(PaymentReferenceData):
 
 class ShipmentData(serializers.Serializer):
     order_id = serializers.UUIDField()
-    carrier = StrictCharField(max_length=64)
-    tracking_number = StrictCharField(max_length=64)
+    carrier = PrintableIdentifierField(max_length=64)
+    tracking_number = PrintableIdentifierField(max_length=64)
 
 
 # --- whole messages (the discriminated union the endpoints accept) -------------------------------

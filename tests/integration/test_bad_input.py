@@ -9,22 +9,29 @@ are checked before an idempotent replay (free text has its own module, ``test_fr
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import resolve
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from apps.events.models import StoredEvent
 from apps.idempotency.models import IdempotencyRecord
+from apps.orders.api.v1.http import OrderCommandView
+from apps.orders.commands import Actor
 from apps.orders.models import Order, OrderItem
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
 from apps.payments.models import Payment
 from apps.payments.tests.helpers import submitted_order
+from apps.shipping.commands import CreateShipment, ShipOrder
+from apps.shipping.services import ShippingService
 from apps.webhooks.models import WebhookLog, WebhookOutcome
 from apps.webhooks.tests.helpers import SECRETS, new_webhook_id, payment_succeeded, post_webhook
-from core.parsers import MAX_DEPTH
+from shared.strict_json import MAX_DEPTH
 
 pytestmark = pytest.mark.django_db
 
@@ -300,14 +307,40 @@ def test_a_webhook_the_api_would_refuse_is_refused_alike_and_applies_nothing(
 # --- one rule everywhere: a replay checks the request's headers first -----------------------------
 
 
-@pytest.mark.parametrize("command", ["cancel", "process"])
+def order_ready_for(command: str, customer: Any) -> Order:
+    """An order the command endpoint accepts (ship and deliver need its shipment)."""
+    order = create_order(customer)
+    if command == "cancel":
+        return order
+    move_to(order, OrderState.PAID)
+    if command in ("ship", "deliver"):
+        shipping = ShippingService()
+        shipping.create_shipment(CreateShipment(order_id=order.id, actor=Actor.system()))
+        if command == "deliver":
+            shipping.ship(ShipOrder(order_id=order.id, actor=Actor.system()))
+    return Order.objects.get(id=order.id)
+
+
+def test_every_endpoint_that_takes_if_match_parses_it_before_a_replay() -> None:
+    schema = SchemaGenerator().get_schema(None, public=True)
+    taking = {
+        path
+        for path, operations in schema["paths"].items()
+        for operation in operations.values()
+        if any(parameter["name"] == "If-Match" for parameter in operation.get("parameters", []))
+    }
+    assert len(taking) == 4
+    for path in taking:
+        view = resolve(path.replace("{order_id}", str(uuid.uuid4()))).func
+        assert issubclass(view.view_class, OrderCommandView), path  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", ["cancel", "process", "ship", "deliver"])
 def test_a_malformed_if_match_is_400_even_when_its_idempotency_key_was_seen(
     customer_client: APIClient, staff_client: APIClient, customer: Any, command: str
 ) -> None:
-    if command == "cancel":
-        client, order = customer_client, create_order(customer)
-    else:
-        client, order = staff_client, move_to(create_order(customer), OrderState.PAID)
+    order = order_ready_for(command, customer)
+    client = customer_client if command == "cancel" else staff_client
     url = f"/api/v1/orders/{order.id}/{command}/"
     key = f"{command}-once"
     version = f'"{order.version}"'

@@ -1,8 +1,8 @@
 """Free text follows one rule whichever way it comes in (``shared.text``): item names, cancel and
 refund reasons, outbound endpoint descriptions, the console's cancel form.
 
-Printable, one line, trimmed, not only whitespace: a refusal is a 400 problem naming the field
-(on the console, the same problem on the order's page) and writes nothing.
+Printable, one line, trimmed, at least one visible character: a refusal is a 400 problem naming
+the field (on the console, the same problem on the order's page) and writes nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ UNPRINTABLE = {
     "newline-inside": "two\nlines",
     "line-separator": "two\u2028lines",
     "whitespace-only": " \t ",
+    "nothing-visible": "\u3164 \u0301",
 }
 
 
@@ -190,11 +191,17 @@ def test_the_schema_states_the_rule_as_a_pattern(customer_client: APIClient) -> 
         ("PatchedEndpointChangeInputRequest", "description"),
     ]:
         declared = components[component]["properties"][field]
-        # Where blank is allowed, the empty string is the other branch of a oneOf.
-        branches = declared.get("oneOf", [declared])
-        assert branches[0]["pattern"] == PRINTABLE_TEXT_PATTERN, component
-        assert branches[0]["minLength"] == 1, component
-        assert branches[1:] in ([], [{"type": "string", "maxLength": 0}]), component
+        text = {"type": "string", "pattern": PRINTABLE_TEXT_PATTERN, "minLength": 1}
+        if component == "OrderLineInputRequest":
+            # A name must be given: the text itself, no other branch.
+            assert declared == {**text, "maxLength": 200}
+        else:
+            # Where blank is allowed, the empty string is the other branch of a oneOf.
+            printable, empty = declared.pop("oneOf")
+            printable.pop("default", None)
+            assert printable == {**text, "maxLength": 500}, component
+            assert empty == {"type": "string", "maxLength": 0}, component
+            assert not {"pattern", "minLength"} & set(declared), component
 
 
 # --- the console's cancel form ------------------------------------------------------------------

@@ -23,7 +23,7 @@ from apps.orders.state_machine import OrderState
 service = OrderService()
 
 
-def lines(count: int = 1, price: str = "10.00") -> tuple[NewOrderLine, ...]:
+def lines(count: int = 1, price: str = "10") -> tuple[NewOrderLine, ...]:
     return tuple(
         NewOrderLine(sku=f"SKU-{i}", name=f"Item {i}", quantity=i + 1, unit_price=Decimal(price))
         for i in range(count)

@@ -75,7 +75,7 @@ class MoneyBack(PaymentServiceBase):
                     payment_status=payment.status if payment else None,
                 )
             if command.amount is not None:
-                amount = Money.of(command.amount, payment.currency)
+                amount = Money.parse(command.amount, payment.currency)
                 if amount.amount <= 0:
                     raise InvalidCommand("A refund gives back more than nothing.", field="amount")
                 lines: list[dict[str, Any]] = []

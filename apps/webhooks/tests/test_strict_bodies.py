@@ -1,5 +1,6 @@
 """A provider's message is read by the API's own rules: strict JSON declared as JSON, amounts as
-decimal strings with the currency's places, printable free text, strings where strings belong.
+decimal strings written with the currency's places, printable free text and identifiers, strings
+where strings belong.
 
 Every refusal is a problem document, leaves its one ``rejected`` log row (as any malformed message
 does) and applies nothing; the signature is checked first, over the bytes as sent.
@@ -25,9 +26,10 @@ from apps.webhooks.tests.helpers import (
     payment_succeeded,
     post_webhook,
     reference_headers,
+    shipment_message,
     state_of,
 )
-from core.parsers import MAX_DEPTH
+from shared.strict_json import MAX_DEPTH
 
 pytestmark = pytest.mark.django_db
 
@@ -251,4 +253,34 @@ def test_a_number_where_a_reference_belongs_is_400(anon_client: APIClient, custo
     message["data"]["provider_reference"] = 12345
     problem = refused(post_webhook(anon_client, "payment", message), 400, "validation_error")
     assert list(problem["errors"]["data"]) == ["provider_reference"]
+    assert state_of(order.id) == "PENDING"
+
+
+@pytest.mark.parametrize("field", ["carrier", "tracking_number"])
+@pytest.mark.parametrize(
+    "value",
+    ["\u001b[31mDHL", "DHL\u202e1", "   ", "DHL\t1", "DHL  1", "\u3164"],
+    ids=["ansi-escape", "bidi-override", "whitespace-only", "tab", "two-spaces", "hangul-filler"],
+)
+def test_a_shipment_identifier_that_is_not_printable_is_400_naming_it(
+    anon_client: APIClient, customer: Any, field: str, value: str
+) -> None:
+    order, _ = submitted_order(customer, "card")
+    events = StoredEvent.objects.count()
+    message = shipment_message("delivered", order.id)
+    message["data"][field] = value
+    problem = refused(post_webhook(anon_client, "shipping", message), 400, "validation_error")
+    assert list(problem["errors"]["data"]) == [field]
+    assert (state_of(order.id), StoredEvent.objects.count()) == ("PENDING", events)
+
+
+def test_a_refund_reference_that_is_not_printable_is_400_naming_it(
+    anon_client: APIClient, customer: Any
+) -> None:
+    order, payment = submitted_order(customer, "card")
+    message = payment_succeeded(payment)
+    message["type"] = "refund.succeeded"
+    message["data"]["refund_reference"] = "refund_\u001b[2J"
+    problem = refused(post_webhook(anon_client, "payment", message), 400, "validation_error")
+    assert list(problem["errors"]["data"]) == ["refund_reference"]
     assert state_of(order.id) == "PENDING"

@@ -14,6 +14,7 @@ from drf_spectacular.plumbing import build_array_type
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from apps.events.api.v1.fields import StoredMetadataField, StoredPayloadField
 from apps.events.base import known_aggregate_types
 from apps.idempotency.keys import IdempotencyKeyField
 from apps.orders import actions, sections
@@ -24,13 +25,13 @@ from apps.orders.sections import Section
 from apps.orders.services import MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM
 from apps.orders.state_machine import OrderState, allowed_transitions
 from shared.money import CURRENCY_MINOR_UNITS, format_amount
-from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
-from shared.text import PrintableTextField
-from shared.timestamps import StoredJSONField, utc_text
+from shared.strict import AmountField, StrictInputSerializer, StrictIntegerField
+from shared.text import PrintableIdentifierField, PrintableTextField
+from shared.timestamps import utc_text
 
 
 class OrderLineInputSerializer(StrictInputSerializer):
-    sku = StrictCharField(max_length=64)
+    sku = PrintableIdentifierField(max_length=64)
     name = PrintableTextField(max_length=200)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY_PER_ITEM)
     unit_price = AmountField()
@@ -258,8 +259,8 @@ class EventOutputSerializer(serializers.Serializer):
     aggregate_id = serializers.UUIDField()
     aggregate_type = serializers.CharField()
     version = serializers.IntegerField()
-    payload = StoredJSONField()
-    metadata = StoredJSONField()
+    payload = StoredPayloadField()
+    metadata = StoredMetadataField()
     idempotency_key = serializers.CharField(allow_null=True)
     occurred_at = serializers.DateTimeField()
 

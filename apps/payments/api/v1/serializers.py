@@ -12,8 +12,8 @@ from apps.orders.services import MAX_QUANTITY_PER_ITEM
 from apps.payments.models import Payment, RefundStatus
 from apps.payments.state_machine import PaymentStatus
 from shared.money import format_amount
-from shared.strict import AmountField, StrictCharField, StrictInputSerializer, StrictIntegerField
-from shared.text import PrintableTextField
+from shared.strict import AmountField, StrictInputSerializer, StrictIntegerField
+from shared.text import PrintableIdentifierField, PrintableTextField
 
 
 class PayOrderInputSerializer(StrictInputSerializer):
@@ -60,7 +60,7 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
 
 
 class RefundLineInputSerializer(StrictInputSerializer):
-    sku = StrictCharField(max_length=64)
+    sku = PrintableIdentifierField(max_length=64)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY_PER_ITEM)
 
 

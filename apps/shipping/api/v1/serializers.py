@@ -7,17 +7,18 @@ from rest_framework import serializers
 
 from apps.idempotency.keys import IdempotencyKeyField
 from apps.shipping.state_machine import ShipmentStatus
-from shared.strict import StrictCharField, StrictInputSerializer
+from shared.strict import StrictInputSerializer
+from shared.text import PrintableIdentifierField
 
 
 class ShipOrderInputSerializer(StrictInputSerializer):
-    tracking_number = StrictCharField(
+    tracking_number = PrintableIdentifierField(
         max_length=64,
         required=False,
         help_text="The carrier's tracking number, if the parcel already has one; otherwise the "
         "carrier client books the pickup and issues it.",
     )
-    carrier = StrictCharField(
+    carrier = PrintableIdentifierField(
         max_length=64,
         required=False,
         help_text="Optional; must be the shipment's carrier, which the shipping method chose.",
