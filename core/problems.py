@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf
@@ -112,6 +113,22 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
         set_rollback()
         return problem_response(_drf_problem(exc), headers)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away or refused the transaction (a dropped connection, a restart, a
+        # serialization failure): nothing of the request committed unless the COMMIT itself was
+        # lost, and a retry with the same Idempotency-Key is safe either way. Not a bug: 503.
+        logger.warning("database unavailable in %s: %s", context.get("view"), exc)
+        set_rollback()
+        return problem_response(
+            problem(
+                503,
+                "database_unavailable",
+                "The database is not available.",
+                "The request could not be completed because the database connection failed. "
+                "Retry it; with the same Idempotency-Key a retry is never applied twice.",
+            ),
+            {"Retry-After": "1"},
+        )
     # Anything else is a bug: log it and answer a problem document instead of an HTML page.
     logger.exception("unhandled error in %s", context.get("view"))
     set_rollback()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from drill.faults import Injected
 
-# gunicorn's access line, or the service's own request line (text format, as `make run` logs).
+# gunicorn's access line, or the service's own request line in text format (as `make run` logs);
+# in JSON format (production) the request line is an object with "logger" and "status".
 STATUS_LINE = re.compile(r'(?:"[A-Z]+ \S+ HTTP/[\d.]+"|oms\.requests: [A-Z]+ \S+) (\d{3}) ')
 
 HEADER = """# Reliability
@@ -50,14 +53,36 @@ class DrillResult:
         return [row.name for row in self.rows if not row.ok]
 
 
-def http_status_counts(log: Path) -> tuple[int, int]:
-    """(requests answered, of which 5xx) in an access log (gunicorn's) or the web server's log."""
+def http_statuses(log: Path) -> Counter[int]:
+    """How many requests were answered with each status, from an access log (gunicorn's) or the
+    web server's log, whichever format its request lines are in."""
     try:
         text = log.read_text(errors="replace")
     except OSError:
-        return 0, 0
-    statuses = [int(code) for code in STATUS_LINE.findall(text)]
-    return len(statuses), sum(1 for code in statuses if code >= 500)
+        return Counter()
+    statuses: Counter[int] = Counter()
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("logger") == "oms.requests" and isinstance(record.get("status"), int):
+                statuses[record["status"]] += 1
+        else:
+            statuses.update(int(code) for code in STATUS_LINE.findall(line))
+    return statuses
+
+
+def server_errors_row(statuses: Counter[int]) -> Row:
+    """5xx answers during the drill. A 503 (the database dropped under a fault, retry invited) is
+    the service's correct answer to an outage; a 500 is a bug and fails the drill."""
+    answered = sum(statuses.values())
+    errors = {code: n for code, n in sorted(statuses.items()) if code >= 500}
+    found = f"{sum(errors.values())} of {answered}"
+    if errors:
+        found += " (" + ", ".join(f"{code}: {n}" for code, n in errors.items()) + ")"
+    return Row("requests answered 5xx during the drill (500 fails)", found, 500 not in errors)
 
 
 def machine() -> str:
