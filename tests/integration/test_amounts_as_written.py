@@ -12,23 +12,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from apps.events.models import StoredEvent
-from apps.idempotency.models import IdempotencyRecord
-from apps.orders.models import Order, OrderItem
+from apps.orders.models import OrderItem
 from apps.payments.models import Refund
 from apps.payments.tests.helpers import paid_order
+from tests.support.rows import rows_written
 
 pytestmark = pytest.mark.django_db
-
-
-def written() -> tuple[int, ...]:
-    return (
-        Order.objects.count(),
-        OrderItem.objects.count(),
-        StoredEvent.objects.count(),
-        IdempotencyRecord.objects.count(),
-        Refund.objects.count(),
-    )
 
 
 def create(client: APIClient, unit_price: str, currency: str) -> Any:
@@ -51,9 +40,9 @@ def assert_invalid_amount(response: Any) -> None:
 def test_a_unit_price_written_with_too_many_places_is_422_and_writes_nothing(
     customer_client: APIClient, unit_price: str, currency: str
 ) -> None:
-    before = written()
+    before = rows_written()
     assert_invalid_amount(create(customer_client, unit_price, currency))
-    assert written() == before
+    assert rows_written() == before
 
 
 @pytest.mark.parametrize(
@@ -78,12 +67,12 @@ def test_a_refund_amount_written_with_too_many_places_is_422_and_writes_nothing(
     staff_client: APIClient, customer: Any
 ) -> None:
     order, _ = paid_order(customer)
-    before = written()
+    before = rows_written()
     response = staff_client.post(
         f"/api/v1/orders/{order.id}/refunds/", {"amount": "5.400"}, format="json"
     )
     assert_invalid_amount(response)
-    assert written() == before
+    assert rows_written() == before
 
 
 def test_a_refund_amount_within_the_currencys_places_is_requested(

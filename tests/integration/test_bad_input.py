@@ -19,10 +19,9 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from apps.events.models import StoredEvent
-from apps.idempotency.models import IdempotencyRecord
 from apps.orders.api.v1.http import OrderCommandView
 from apps.orders.commands import Actor
-from apps.orders.models import Order, OrderItem
+from apps.orders.models import Order
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
 from apps.payments.models import Payment
@@ -32,19 +31,11 @@ from apps.shipping.services import ShippingService
 from apps.webhooks.models import WebhookLog, WebhookOutcome
 from apps.webhooks.tests.helpers import SECRETS, new_webhook_id, payment_succeeded, post_webhook
 from shared.strict_json import MAX_DEPTH
+from tests.support.rows import rows_written
 
 pytestmark = pytest.mark.django_db
 
 LINE = {"sku": "BOOK-1", "name": "A book", "quantity": 2}
-
-
-def written() -> tuple[int, ...]:
-    return (
-        Order.objects.count(),
-        OrderItem.objects.count(),
-        StoredEvent.objects.count(),
-        IdempotencyRecord.objects.count(),
-    )
 
 
 def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -98,12 +89,12 @@ def test_an_api_body_over_the_size_limit_is_413_and_writes_nothing(
     customer_client: APIClient, settings: Any
 ) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
-    before = written()
+    before = rows_written()
     padding = "x" * 20_000
     raw = order_with_price('"1.00"').replace('"name": "A"', f'"name": "{padding}"')
     body = assert_problem(post_raw(customer_client, raw), 413, "payload_too_large")
     assert body["limit_bytes"] == 10_000
-    assert written() == before
+    assert rows_written() == before
 
 
 @pytest.mark.parametrize(
@@ -118,10 +109,10 @@ def test_an_api_body_over_the_size_limit_is_413_and_writes_nothing(
 def test_nesting_beyond_a_sane_depth_is_400_malformed_and_writes_nothing(
     customer_client: APIClient, raw: str
 ) -> None:
-    before = written()
+    before = rows_written()
     body = assert_problem(post_raw(customer_client, raw), 400, "malformed_request")
     assert "nested deeper" in body["detail"]
-    assert written() == before
+    assert rows_written() == before
 
 
 # --- point 4: strict money and strict JSON ------------------------------------------------------
@@ -156,20 +147,20 @@ def test_nesting_beyond_a_sane_depth_is_400_malformed_and_writes_nothing(
 def test_money_that_is_not_a_plain_ascii_decimal_string_is_400(
     customer_client: APIClient, price: str
 ) -> None:
-    before = written()
+    before = rows_written()
     body = assert_problem(
         post_raw(customer_client, order_with_price(price)), 400, "validation_error"
     )
     assert "unit_price" in json.dumps(body["errors"])
-    assert written() == before
+    assert rows_written() == before
 
 
 def test_more_decimals_than_the_currency_has_is_422_invalid_amount(
     customer_client: APIClient,
 ) -> None:
-    before = written()
+    before = rows_written()
     assert_problem(post_raw(customer_client, order_with_price('"1.999"')), 422, "invalid_amount")
-    assert written() == before
+    assert rows_written() == before
 
 
 @pytest.mark.parametrize(
@@ -201,38 +192,38 @@ def test_amounts_everywhere_have_the_currencys_decimals(
 def test_duplicate_json_keys_are_400_malformed_and_write_nothing(
     customer_client: APIClient,
 ) -> None:
-    before = written()
+    before = rows_written()
     raw = '{"currency": "EUR", "currency": "USD", "items": [{"sku": "A", "name": "A", "quantity": 1, "unit_price": "1.00"}]}'  # noqa: E501
     body = assert_problem(post_raw(customer_client, raw), 400, "malformed_request")
     assert "duplicate key 'currency'" in body["detail"]
-    assert written() == before
+    assert rows_written() == before
 
 
 @pytest.mark.parametrize("charset", ["bogus-xyz", "latin-1", "utf-16"])
 def test_a_body_that_is_not_utf8_json_is_415_and_writes_nothing(
     customer_client: APIClient, charset: str
 ) -> None:
-    before = written()
+    before = rows_written()
     response = post_raw(
         customer_client,
         order_with_price('"1.00"'),
         content_type=f"application/json; charset={charset}",
     )
     assert_problem(response, 415, "unsupported_media_type")
-    assert written() == before
+    assert rows_written() == before
 
 
 def test_a_string_where_a_number_belongs_and_a_number_where_a_string_belongs_are_400(
     customer_client: APIClient,
 ) -> None:
-    before = written()
+    before = rows_written()
     quantity_as_text = order_with_price('"1.00"').replace('"quantity": 1', '"quantity": "1"')
     assert_problem(post_raw(customer_client, quantity_as_text), 400, "validation_error")
     sku_as_number = order_with_price('"1.00"').replace('"sku": "A"', '"sku": 12')
     assert_problem(post_raw(customer_client, sku_as_number), 400, "validation_error")
     fractional_quantity = order_with_price('"1.00"').replace('"quantity": 1', '"quantity": 1.0')
     assert_problem(post_raw(customer_client, fractional_quantity), 400, "validation_error")
-    assert written() == before
+    assert rows_written() == before
 
 
 # --- one rule everywhere: webhooks read like API bodies ------------------------------------------
@@ -292,12 +283,12 @@ def test_a_webhook_the_api_would_refuse_is_refused_alike_and_applies_nothing(
     settings.OMS_WEBHOOK_SECRETS = {provider: [secret] for provider, secret in SECRETS.items()}
     order, payment = submitted_order(customer, "card")
     assert str(payment.amount) == "14.90"
-    before = written()
+    before = rows_written()
     response = post_webhook(anon_client, "payment", make_body(payment), content_type=content_type)
     problem = assert_problem(response, status, code)
     if code == "validation_error":
         assert list(problem["errors"]["data"]) == ["amount"]
-    assert written() == before
+    assert rows_written() == before
     assert Order.objects.get(id=order.id).state == "PENDING"
     # The one row every webhook leaves: signature valid, message rejected.
     log = WebhookLog.objects.get()
@@ -346,14 +337,14 @@ def test_a_malformed_if_match_is_400_even_when_its_idempotency_key_was_seen(
     version = f'"{order.version}"'
     first = client.post(url, {}, format="json", HTTP_IF_MATCH=version, HTTP_IDEMPOTENCY_KEY=key)
     assert first.status_code == 200, first.content
-    before = written()
+    before = rows_written()
     for malformed in ("two", '"1', "W/", ""):
         replayed = client.post(
             url, {}, format="json", HTTP_IF_MATCH=malformed, HTTP_IDEMPOTENCY_KEY=key
         )
         body = assert_problem(replayed, 400, "validation_error")
         assert list(body["errors"]) == ["If-Match"]
-    assert written() == before
+    assert rows_written() == before
     again = client.post(url, {}, format="json", HTTP_IF_MATCH=version, HTTP_IDEMPOTENCY_KEY=key)
     assert (again.status_code, again["Idempotent-Replayed"]) == (200, "true")
     assert again.json() == first.json()
@@ -376,10 +367,10 @@ def test_an_api_post_without_its_trailing_slash_is_404_not_a_redirect_or_500(
     customer_client: APIClient, settings: Any
 ) -> None:
     settings.DEBUG = True  # Django refuses to redirect a POST with a 500 in debug mode
-    before = written()
+    before = rows_written()
     response = customer_client.post("/api/v1/orders", {"currency": "EUR"}, format="json")
     assert_problem(response, 404, "not_found")
-    assert written() == before
+    assert rows_written() == before
 
 
 def test_a_disallowed_host_is_a_400_problem(settings: Any) -> None:

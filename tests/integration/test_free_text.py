@@ -16,14 +16,13 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.events.models import StoredEvent
-from apps.idempotency.models import IdempotencyRecord
 from apps.orders.models import Order, OrderItem
 from apps.orders.tests.factories import create_order
 from apps.outbound.models import WebhookEndpoint
-from apps.payments.models import Refund
 from apps.payments.tests.helpers import paid_order
 from shared import clock
 from shared.text import PRINTABLE_TEXT_PATTERN
+from tests.support.rows import rows_written
 
 pytestmark = pytest.mark.django_db
 
@@ -39,17 +38,6 @@ UNPRINTABLE = {
     "whitespace-only": " \t ",
     "nothing-visible": "\u3164 \u0301",
 }
-
-
-def written() -> tuple[int, ...]:
-    return (
-        Order.objects.count(),
-        OrderItem.objects.count(),
-        StoredEvent.objects.count(),
-        IdempotencyRecord.objects.count(),
-        Refund.objects.count(),
-        WebhookEndpoint.objects.count(),
-    )
 
 
 def assert_refused(response: Any, field: str) -> None:
@@ -132,10 +120,10 @@ def test_text_that_is_not_printable_is_400_naming_its_field_and_writes_nothing(
     clients: dict[str, APIClient], customer: Any, way_in: Any, text: str
 ) -> None:
     field, send = way_in(clients, customer)
-    before = written()
+    before = rows_written()
     descriptions = list(WebhookEndpoint.objects.values_list("description", flat=True))
     assert_refused(send(text), field)
-    assert written() == before
+    assert rows_written() == before
     assert list(WebhookEndpoint.objects.values_list("description", flat=True)) == descriptions
     assert not Order.objects.filter(state="CANCELLED").exists()
 
@@ -223,7 +211,7 @@ def test_the_console_refuses_a_cancel_reason_the_api_refuses(
     operator: Client, customer: Any, reason: str
 ) -> None:
     order = create_order(customer)
-    before = written()
+    before = rows_written()
     response = operator.post(
         f"/console/orders/{order.id}/cancel/", {"version": "1", "reason": reason}
     )
@@ -231,7 +219,7 @@ def test_the_console_refuses_a_cancel_reason_the_api_refuses(
     page = operator.get(f"/console/orders/{order.id}/").content.decode()
     assert "400 validation_error" in page
     assert "reason:" in page
-    assert written() == before
+    assert rows_written() == before
     assert Order.objects.get(id=order.id).state == "PENDING"
 
 

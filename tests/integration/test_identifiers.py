@@ -15,18 +15,16 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from apps.events.models import StoredEvent
-from apps.idempotency.models import IdempotencyRecord
 from apps.orders.commands import Actor
 from apps.orders.models import Order, OrderItem
 from apps.orders.state_machine import OrderState
 from apps.orders.tests.factories import create_order, move_to
-from apps.payments.models import Refund
 from apps.payments.tests.helpers import paid_order
 from apps.shipping.commands import CreateShipment
 from apps.shipping.models import Shipment
 from apps.shipping.services import ShippingService
 from shared.text import PRINTABLE_IDENTIFIER_PATTERN
+from tests.support.rows import rows_written
 
 pytestmark = pytest.mark.django_db
 
@@ -39,16 +37,6 @@ NOT_AN_IDENTIFIER = {
     "hangul-filler": "\u3164",
 }
 # Every character of the rule is tested in shared/tests/test_text.py; these show each field uses it.
-
-
-def written() -> tuple[int, ...]:
-    return (
-        Order.objects.count(),
-        OrderItem.objects.count(),
-        StoredEvent.objects.count(),
-        IdempotencyRecord.objects.count(),
-        Refund.objects.count(),
-    )
 
 
 Send = Callable[[str], Any]
@@ -101,14 +89,14 @@ def test_an_identifier_that_is_not_printable_is_400_naming_its_field_and_writes_
     staff_client: APIClient, customer_client: APIClient, customer: Any, way_in: str, text: str
 ) -> None:
     send = WAYS_IN[way_in](staff_client, customer_client, customer)
-    before = written()
+    before = rows_written()
     shipments = list(Shipment.objects.values_list("carrier", "tracking_number", "status"))
     response = send(text)
     assert response.status_code == 400, response.content
     problem = response.json()
     assert problem["code"] == "validation_error"
     assert f'"{FIELD.get(way_in, way_in)}"' in json.dumps(problem["errors"])
-    assert written() == before
+    assert rows_written() == before
     assert list(Shipment.objects.values_list("carrier", "tracking_number", "status")) == shipments
 
 
